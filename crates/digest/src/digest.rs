@@ -53,6 +53,11 @@ pub struct Digest {
 }
 
 /// The length of [`Digest::short`]: Docker's truncated ID length.
+///
+/// ```
+/// let d = imgsvc_digest::Digest::from_bytes(b"foo");
+/// assert_eq!(d.short().len(), imgsvc_digest::SHORT_LEN);
+/// ```
 pub const SHORT_LEN: usize = 12;
 
 /// Construction

@@ -115,23 +115,7 @@ impl Verifier {
     }
 
     fn check(&self) -> Result<u64, Error> {
-        let written = self.written();
-        if let Some(expected) = self.expected_size
-            && expected != written
-        {
-            return Err(Error::SizeMismatch {
-                expected,
-                actual: written,
-            });
-        }
-        let actual = self.digester.digest();
-        if actual != self.expected {
-            return Err(Error::Mismatch {
-                expected: self.expected,
-                actual,
-            });
-        }
-        Ok(written)
+        judge(&self.digester, self.expected, self.expected_size)
     }
 }
 
@@ -143,6 +127,26 @@ impl io::Write for Verifier {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// The verdict on everything hashed by `digester`: its length when it is exactly the expected
+/// content, else what differs (the size first, as it is the cheaper and clearer message).
+fn judge(digester: &Digester, expected: Digest, expected_size: Option<u64>) -> Result<u64, Error> {
+    let len = digester.len();
+    if let Some(size) = expected_size
+        && size != len
+    {
+        return Err(Error::SizeMismatch {
+            expected: size,
+            actual: len,
+        });
+    }
+    let actual = digester.digest();
+    if actual == expected {
+        Ok(len)
+    } else {
+        Err(Error::Mismatch { expected, actual })
     }
 }
 
@@ -208,24 +212,7 @@ impl Check {
     }
 
     fn verdict_at_end(&self) -> Result<(), Error> {
-        let read = self.digester.len();
-        if let Some(expected) = self.expected_size
-            && read != expected
-        {
-            return Err(Error::SizeMismatch {
-                expected,
-                actual: read,
-            });
-        }
-        let actual = self.digester.digest();
-        if actual == self.expected {
-            Ok(())
-        } else {
-            Err(Error::Mismatch {
-                expected: self.expected,
-                actual,
-            })
-        }
+        judge(&self.digester, self.expected, self.expected_size).map(|_| ())
     }
 
     fn settle(&mut self, verdict: Result<(), Error>) -> io::Result<()> {
