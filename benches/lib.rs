@@ -1,5 +1,9 @@
 //! Shared helpers for the imgsvc benchmarks: deterministic input data.
 
+mod references;
+
+pub use references::reference_mix;
+
 /// `len` bytes of deterministic, incompressible-looking data (xorshift64), so that every run
 /// and every machine hashes the same input.
 pub fn pseudo_random(len: usize) -> Vec<u8> {

@@ -144,6 +144,38 @@ impl Digest {
         }
     }
 
+    /// A SHA-256 digest from its 64 lowercase hex digits, in a `const` context: `None` when
+    /// the text is not exactly that. For constants such as well-known digests; elsewhere,
+    /// [`from_encoded`](Self::from_encoded) says what is wrong.
+    ///
+    /// ```
+    /// use imgsvc_digest::Digest;
+    /// const EMPTY: Option<Digest> =
+    ///     Digest::from_sha256_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /// assert_eq!(EMPTY, Some(Digest::from_bytes(b"")));
+    /// assert_eq!(Digest::from_sha256_hex("E3B0"), None);
+    /// ```
+    pub const fn from_sha256_hex(hex: &str) -> Option<Digest> {
+        let text = hex.as_bytes();
+        if text.len() != Algorithm::Sha256.encoded_len() {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_SIZE];
+        let mut i = 0;
+        while i < Algorithm::Sha256.size() {
+            let (Some(hi), Some(lo)) = (hex::nibble(text[2 * i]), hex::nibble(text[2 * i + 1]))
+            else {
+                return None;
+            };
+            bytes[i] = (hi << 4) | lo;
+            i += 1;
+        }
+        Some(Digest {
+            algorithm: Algorithm::Sha256,
+            bytes,
+        })
+    }
+
     /// Parses `algorithm:encoded` text; the same as [`str::parse`].
     ///
     /// ```

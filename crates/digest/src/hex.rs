@@ -106,7 +106,7 @@ impl PartialEq<&str> for Hex {
 }
 
 /// The value of one lowercase hex digit; uppercase and anything else is `None`.
-pub(crate) fn nibble(c: u8) -> Option<u8> {
+pub(crate) const fn nibble(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
