@@ -6,6 +6,7 @@
 
 mod compare;
 mod input;
+mod layers;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     input::ensure_random_file(&file, settings.input_bytes)?;
 
     for mut comparison in comparisons(&digestsum, &file, settings.input_bytes) {
+        let outcome = comparison.run(settings.runs)?;
+        report::print(&comparison, &outcome);
+    }
+
+    let layer = layers::build_layer_tool()?;
+    let scratch = cmd::target_dir()?.join("xtask-bench").join("layers");
+    let (tar, bytes) = layers::ensure_usr_tar(&cmd::target_dir()?.join("xtask-bench"))?;
+    for driver in ["vfs", "overlay2"] {
+        let mut comparison = layers::register(&layer, &tar, &scratch, driver, bytes);
+        let outcome = comparison.run(settings.runs)?;
+        report::print(&comparison, &outcome);
+        let mut comparison = layers::tar_stream(&layer, &tar, &scratch, driver, bytes)?;
         let outcome = comparison.run(settings.runs)?;
         report::print(&comparison, &outcome);
     }

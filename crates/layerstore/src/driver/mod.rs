@@ -1,0 +1,89 @@
+//! Storage drivers: where a layer's files live and how a diff is applied to them (Docker's
+//! graph drivers).
+
+mod overlay2;
+mod vfs;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use overlay2::Overlay2;
+pub use vfs::Vfs;
+
+use crate::Error;
+use crate::diff::LayerDiff;
+
+/// A storage driver: keeps one directory of files per layer ID, applies diffs, and mounts
+/// layers for use.
+///
+/// IDs are the random cache IDs the layer store assigns; the driver never sees ChainIDs.
+pub trait Driver: Send + Sync + fmt::Debug {
+    /// The driver's name, as Docker reports it (`vfs`, `overlay2`).
+    fn name(&self) -> &'static str;
+
+    /// Status pairs as `docker info` shows them.
+    fn status(&self) -> Vec<(String, String)>;
+
+    /// Creates a read-only layer `id` on top of `parent`.
+    fn create(&self, id: &str, parent: Option<&str>) -> Result<(), Error>;
+
+    /// Creates a read-write layer `id` on top of `parent`.
+    fn create_read_write(&self, id: &str, parent: Option<&str>) -> Result<(), Error>;
+
+    /// Removes layer `id` and its files; a missing layer is not an error.
+    fn remove(&self, id: &str) -> Result<(), Error>;
+
+    /// True if layer `id` exists.
+    fn exists(&self, id: &str) -> bool;
+
+    /// Makes layer `id`'s whole filesystem available and returns its path (a mount for
+    /// overlay2, the directory itself for vfs).
+    fn get(&self, id: &str) -> Result<PathBuf, Error>;
+
+    /// Releases what [`get`](Self::get) made available.
+    fn put(&self, id: &str) -> Result<(), Error>;
+
+    /// Applies a layer diff to layer `id` (created with `parent`); returns the layer's size as
+    /// the driver measures it.
+    fn apply_diff(
+        &self,
+        id: &str,
+        parent: Option<&str>,
+        diff: &mut LayerDiff<'_>,
+    ) -> Result<u64, Error>;
+
+    /// The directory holding the files this layer itself added or changed (for vfs, the
+    /// whole tree), from which a layer's tar is reproduced.
+    fn diff_dir(&self, id: &str) -> Result<PathBuf, Error>;
+
+    /// Removes leftovers at shutdown or open.
+    fn cleanup(&self) -> Result<(), Error>;
+}
+
+/// Opens the best driver for `root` (a Docker-style data root): the driver whose data is
+/// already there, else `overlay2` where this kernel and these privileges can mount overlays
+/// (checked by mounting a tiny one), else `vfs`, whose status then says why overlay2 was not
+/// used.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let driver = imgsvc_layerstore::driver::open_default(dir.path())?;
+/// assert!(["overlay2", "vfs"].contains(&driver.name()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_default(root: &Path) -> Result<Box<dyn Driver>, Error> {
+    let has_vfs_data = root.join("vfs").is_dir() && !root.join("overlay2").is_dir();
+    if has_vfs_data {
+        return Ok(Box::new(Vfs::open(root.join("vfs"))?));
+    }
+    match Overlay2::open(root.join("overlay2")) {
+        Ok(overlay) => Ok(Box::new(overlay)),
+        Err(err) => {
+            // Leave no empty overlay2 directory behind to confuse the next choice.
+            let _ = std::fs::remove_dir(root.join("overlay2").join("l"));
+            let _ = std::fs::remove_dir(root.join("overlay2"));
+            let vfs = Vfs::open(root.join("vfs"))?.with_note(format!("overlay2 not used: {err}"));
+            Ok(Box::new(vfs))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! [`Layer`]: a handle on a registered layer, and [`Metadata`] of removed layers.
+
+use crate::{ChainId, DiffId};
+
+/// A reference to a registered, read-only layer.
+///
+/// Each handle counts as one reference: the layer stays on disk until every handle has been
+/// given back with [`LayerStore::release`](crate::LayerStore::release) (and nothing else, such
+/// as a child layer or a read-write layer, uses it).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Layer {
+    pub(crate) handle: u64,
+    pub(crate) info: Info,
+}
+
+/// What is known about a layer, without holding a reference to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Info {
+    /// The layer's ChainID.
+    pub chain_id: ChainId,
+    /// The layer's DiffID.
+    pub diff_id: DiffId,
+    /// The ChainID of the layer below, if any.
+    pub parent: Option<ChainId>,
+    /// The size of this layer alone, as its driver measured it.
+    pub diff_size: u64,
+    /// The size of this layer and all below it.
+    pub size: u64,
+    /// How many layers the chain has, this one included.
+    pub depth: usize,
+}
+
+impl Layer {
+    /// The layer's ChainID.
+    pub fn chain_id(&self) -> ChainId {
+        self.info.chain_id
+    }
+
+    /// The layer's DiffID.
+    pub fn diff_id(&self) -> DiffId {
+        self.info.diff_id
+    }
+
+    /// The ChainID of the layer below, if any.
+    pub fn parent(&self) -> Option<ChainId> {
+        self.info.parent
+    }
+
+    /// The size of this layer and all below it (Docker's `Size`).
+    pub fn size(&self) -> u64 {
+        self.info.size
+    }
+
+    /// The size of this layer alone (Docker's `DiffSize`).
+    pub fn diff_size(&self) -> u64 {
+        self.info.diff_size
+    }
+
+    /// Everything known about the layer.
+    pub fn info(&self) -> &Info {
+        &self.info
+    }
+}
+
+/// What [`LayerStore::release`](crate::LayerStore::release) reports about each layer it
+/// removed from disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// The removed layer's ChainID.
+    pub chain_id: ChainId,
+    /// The removed layer's DiffID.
+    pub diff_id: DiffId,
+    /// Its size together with the layers below (measured before they went).
+    pub size: u64,
+    /// Its own size.
+    pub diff_size: u64,
+}

@@ -1,0 +1,452 @@
+//! [`LayerStore`]: registered layers, their reference counts, and their life on disk.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::driver::Driver;
+use crate::layer::{Info, Layer, Metadata};
+use crate::layerdb::{LayerDb, Record};
+use crate::rw::{MountState, Mounts};
+use crate::{ChainId, DiffId, Error, random_id, register};
+
+/// Docker's limit on how many layers a chain may have.
+pub const MAX_LAYER_DEPTH: usize = 125;
+
+/// Docker's layer store over one `layerdb` directory and one storage driver.
+///
+/// Layers are registered from their uncompressed tar (in one streaming pass: hashed for the
+/// DiffID, recorded as tar-split metadata so the tar can be reproduced exactly, and applied by
+/// the driver), found by ChainID, and reference-counted: [`get`](Self::get) and
+/// [`register`](Self::register) hand out [`Layer`] handles, and
+/// [`release`](Self::release) deletes a layer when its last reference goes.
+#[derive(Debug)]
+pub struct LayerStore {
+    db: LayerDb,
+    driver: Box<dyn Driver>,
+    state: Mutex<State>,
+    mounts: Mounts,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    layers: HashMap<ChainId, Entry>,
+    handles: HashSet<u64>,
+    next_handle: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    info: Info,
+    cache_id: String,
+    references: usize,
+}
+
+/// Construction
+impl LayerStore {
+    /// Opens the layer store at `layerdb` (usually `<root>/image/<driver>/layerdb`) over
+    /// `driver`: finishes interrupted removals, discards unfinished registrations, and loads
+    /// every layer. Layers that cannot be loaded are skipped and listed by
+    /// listed by [`open_report`](Self::open_report).
+    pub fn open(layerdb: impl AsRef<Path>, driver: Box<dyn Driver>) -> Result<LayerStore, Error> {
+        LayerStore::open_report(layerdb, driver).map(|(store, _)| store)
+    }
+
+    /// Like [`open`](Self::open), also returning the layers that could not be loaded, each
+    /// with the reason.
+    pub fn open_report(
+        layerdb: impl AsRef<Path>,
+        driver: Box<dyn Driver>,
+    ) -> Result<(LayerStore, Vec<(ChainId, Error)>), Error> {
+        let db = LayerDb::open(layerdb.as_ref())?;
+        let store = LayerStore {
+            db,
+            driver,
+            state: Mutex::new(State::default()),
+            mounts: Mounts::default(),
+        };
+        store.cleanup()?;
+        let mut problems = Vec::new();
+        let mut state = store.lock();
+        for chain_id in store.db.list()? {
+            if let Err(err) = store.load(&mut state, chain_id) {
+                problems.push((chain_id, err));
+            }
+        }
+        // A child holds a reference on its parent.
+        let parents: Vec<ChainId> = state
+            .layers
+            .values()
+            .filter_map(|e| e.info.parent)
+            .collect();
+        for parent in parents {
+            if let Some(entry) = state.layers.get_mut(&parent) {
+                entry.references += 1;
+            }
+        }
+        // A read-write layer holds a reference on its parent.
+        let mut mounts = HashMap::new();
+        for (name, record) in store.db.mounts()? {
+            if let Some(parent) = record.parent {
+                if !state.layers.contains_key(&parent) {
+                    problems.push((parent, Error::LayerDoesNotExist { chain_id: parent }));
+                    continue;
+                }
+                store.add_reference(&mut state, parent);
+            }
+            mounts.insert(
+                name,
+                MountState {
+                    record,
+                    handles: Vec::new(),
+                },
+            );
+        }
+        drop(state);
+        *store.mounts_lock() = mounts;
+        Ok((store, problems))
+    }
+
+    /// Loads a layer and its parents into the map (without references).
+    fn load(&self, state: &mut State, chain_id: ChainId) -> Result<(), Error> {
+        let mut pending = vec![chain_id];
+        while let Some(&id) = pending.last() {
+            if state.layers.contains_key(&id) {
+                pending.pop();
+                continue;
+            }
+            let record = self.db.read(id)?;
+            let parent_info = match record.parent {
+                None => None,
+                Some(parent) => match state.layers.get(&parent) {
+                    Some(entry) => Some(entry.info.clone()),
+                    None => {
+                        if pending.contains(&parent) || pending.len() > MAX_LAYER_DEPTH + 1 {
+                            return Err(Error::corrupt(
+                                format!("layerdb/sha256/{}", id.digest().encoded()),
+                                "the parent chain loops or is too deep",
+                            ));
+                        }
+                        pending.push(parent);
+                        continue;
+                    }
+                },
+            };
+            let info = info_for(id, &record, parent_info.as_ref());
+            state.layers.insert(
+                id,
+                Entry {
+                    info,
+                    cache_id: record.cache_id,
+                    references: 0,
+                },
+            );
+            pending.pop();
+        }
+        Ok(())
+    }
+}
+
+fn info_for(chain_id: ChainId, record: &Record, parent: Option<&Info>) -> Info {
+    Info {
+        chain_id,
+        diff_id: record.diff_id,
+        parent: record.parent,
+        diff_size: record.size,
+        size: record.size.saturating_add(parent.map_or(0, |p| p.size)),
+        depth: parent.map_or(1, |p| p.depth + 1),
+    }
+}
+
+/// Registering
+impl LayerStore {
+    /// Registers a layer from its uncompressed tar on top of `parent`, reading the tar once.
+    /// If a layer with the resulting ChainID exists, the new copy is discarded and a new
+    /// reference to the existing layer is returned.
+    pub fn register(&self, tar: impl Read, parent: Option<ChainId>) -> Result<Layer, Error> {
+        self.register_inner(tar, parent, None)
+    }
+
+    /// Registers a layer whose DiffID the caller knows (a pull knows it from the image
+    /// config). If the layer exists, the tar is not read at all; if the tar turns out to have
+    /// another digest, everything written is removed and [`Error::DiffIdMismatch`] returned.
+    pub fn register_with_expected(
+        &self,
+        tar: impl Read,
+        parent: Option<ChainId>,
+        expected: DiffId,
+    ) -> Result<Layer, Error> {
+        let chain_id = match parent {
+            Some(parent) => parent.child(expected),
+            None => ChainId::new(expected.digest()),
+        };
+        if let Some(layer) = self.try_get(chain_id)? {
+            return Ok(layer);
+        }
+        self.register_inner(tar, parent, Some(expected))
+    }
+
+    fn register_inner(
+        &self,
+        tar: impl Read,
+        parent: Option<ChainId>,
+        expected: Option<DiffId>,
+    ) -> Result<Layer, Error> {
+        let parent_layer = match parent {
+            Some(parent) => {
+                let layer = self.get(parent)?;
+                if layer.info.depth >= MAX_LAYER_DEPTH {
+                    let depth = layer.info.depth + 1;
+                    self.release(layer)?;
+                    return Err(Error::MaxDepthExceeded { parent, depth });
+                }
+                Some(layer)
+            }
+            None => None,
+        };
+        let result = self.register_on(tar, parent_layer.as_ref(), expected);
+        // The new layer holds its own reference on the parent (taken below); the one taken
+        // for the duration of the registration goes back in every case.
+        if let Some(parent_layer) = parent_layer {
+            self.release(parent_layer)?;
+        }
+        result
+    }
+
+    fn register_on(
+        &self,
+        tar: impl Read,
+        parent: Option<&Layer>,
+        expected: Option<DiffId>,
+    ) -> Result<Layer, Error> {
+        let parent_cache = match parent {
+            Some(parent) => Some(self.cache_id(parent.chain_id())?),
+            None => None,
+        };
+        let cache_id = random_id::generate().map_err(Error::io("generate an id in", "layerdb"))?;
+        let set = self.db.begin()?;
+        self.driver.create(&cache_id, parent_cache.as_deref())?;
+        let outcome = register::apply(
+            tar,
+            &set,
+            self.driver.as_ref(),
+            &cache_id,
+            parent_cache.as_deref(),
+        );
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                let _ = self.driver.remove(&cache_id);
+                return Err(err);
+            }
+        };
+        if let Some(expected) = expected
+            && expected != outcome.diff_id
+        {
+            let _ = self.driver.remove(&cache_id);
+            return Err(Error::DiffIdMismatch {
+                expected,
+                actual: outcome.diff_id,
+            });
+        }
+        let chain_id = match parent {
+            Some(parent) => parent.chain_id().child(outcome.diff_id),
+            None => ChainId::new(outcome.diff_id.digest()),
+        };
+        let record = Record {
+            diff_id: outcome.diff_id,
+            size: outcome.size,
+            cache_id: cache_id.clone(),
+            parent: parent.map(Layer::chain_id),
+        };
+        set.write_record(&record)?;
+
+        let mut state = self.lock();
+        if state.layers.contains_key(&chain_id) || !self.db.commit(set, chain_id)? {
+            // Someone registered the same layer first (this process or another): keep theirs.
+            drop(state);
+            let _ = self.driver.remove(&cache_id);
+            let mut state = self.lock();
+            if !state.layers.contains_key(&chain_id) {
+                self.load(&mut state, chain_id)?;
+                if let Some(parent) = parent {
+                    self.add_reference(&mut state, parent.chain_id());
+                }
+            }
+            return self.new_handle(&mut state, chain_id);
+        }
+        let parent_info = parent.map(Layer::info);
+        state.layers.insert(
+            chain_id,
+            Entry {
+                info: info_for(chain_id, &record, parent_info),
+                cache_id,
+                references: 0,
+            },
+        );
+        if let Some(parent) = parent {
+            self.add_reference(&mut state, parent.chain_id());
+        }
+        self.new_handle(&mut state, chain_id)
+    }
+}
+
+/// References
+impl LayerStore {
+    /// A new reference to the layer `chain_id`; [`Error::LayerDoesNotExist`] if unknown.
+    pub fn get(&self, chain_id: ChainId) -> Result<Layer, Error> {
+        self.try_get(chain_id)?
+            .ok_or(Error::LayerDoesNotExist { chain_id })
+    }
+
+    /// A new reference to the layer `chain_id`, or `None` if it is not registered (also
+    /// finds a layer another process registered since this store was opened).
+    pub fn try_get(&self, chain_id: ChainId) -> Result<Option<Layer>, Error> {
+        let mut state = self.lock();
+        if !state.layers.contains_key(&chain_id) {
+            if !self.db.exists(chain_id) {
+                return Ok(None);
+            }
+            self.load(&mut state, chain_id)?;
+            let parent = state.layers.get(&chain_id).and_then(|e| e.info.parent);
+            if let Some(parent) = parent {
+                self.add_reference(&mut state, parent);
+            }
+        }
+        self.new_handle(&mut state, chain_id).map(Some)
+    }
+
+    /// Gives a reference back. When a layer's last reference goes, it is deleted, and so on
+    /// down the chain; the removed layers are returned, child first.
+    pub fn release(&self, layer: Layer) -> Result<Vec<Metadata>, Error> {
+        if !self.lock().handles.remove(&layer.handle) {
+            return Err(Error::LayerNotRetained {
+                chain_id: layer.chain_id(),
+            });
+        }
+        self.release_reference(layer.chain_id())
+    }
+
+    /// Drops one reference on `chain_id` and deletes what no longer has any.
+    pub(crate) fn release_reference(&self, chain_id: ChainId) -> Result<Vec<Metadata>, Error> {
+        let mut state = self.lock();
+        let mut removed = Vec::new();
+        let mut next = Some(chain_id);
+        while let Some(chain_id) = next.take() {
+            let Some(entry) = state.layers.get_mut(&chain_id) else {
+                break;
+            };
+            entry.references = entry.references.saturating_sub(1);
+            if entry.references > 0 {
+                break;
+            }
+            let entry = entry.clone();
+            state.layers.remove(&chain_id);
+            self.db.remove(chain_id)?;
+            self.driver.remove(&entry.cache_id)?;
+            removed.push(Metadata {
+                chain_id,
+                diff_id: entry.info.diff_id,
+                size: entry.info.size,
+                diff_size: entry.info.diff_size,
+            });
+            next = entry.info.parent;
+        }
+        Ok(removed)
+    }
+
+    /// Forgets a handle whose reference has been handed to something else (a mount).
+    pub(crate) fn forget_handle(&self, layer: Layer) {
+        self.lock().handles.remove(&layer.handle);
+    }
+
+    /// A fresh handle number.
+    pub(crate) fn next_handle(&self) -> u64 {
+        let mut state = self.lock();
+        state.next_handle += 1;
+        state.next_handle
+    }
+
+    pub(crate) fn mounts_lock(&self) -> MutexGuard<'_, HashMap<String, MountState>> {
+        self.mounts
+            .by_name
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every registered layer, without taking references.
+    pub fn map(&self) -> Vec<Info> {
+        let state = self.lock();
+        let mut all: Vec<Info> = state.layers.values().map(|e| e.info.clone()).collect();
+        all.sort_by_key(|info| info.chain_id);
+        all
+    }
+
+    fn add_reference(&self, state: &mut State, chain_id: ChainId) {
+        if let Some(entry) = state.layers.get_mut(&chain_id) {
+            entry.references += 1;
+        }
+    }
+
+    fn new_handle(&self, state: &mut State, chain_id: ChainId) -> Result<Layer, Error> {
+        let entry = state
+            .layers
+            .get_mut(&chain_id)
+            .ok_or(Error::LayerDoesNotExist { chain_id })?;
+        entry.references += 1;
+        let info = entry.info.clone();
+        state.next_handle += 1;
+        let handle = state.next_handle;
+        state.handles.insert(handle);
+        Ok(Layer { handle, info })
+    }
+
+    pub(crate) fn cache_id(&self, chain_id: ChainId) -> Result<String, Error> {
+        self.lock()
+            .layers
+            .get(&chain_id)
+            .map(|e| e.cache_id.clone())
+            .ok_or(Error::LayerDoesNotExist { chain_id })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Changes to the state are whole before the lock is released; a panic elsewhere does
+        // not leave it half-changed.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Driver and maintenance
+impl LayerStore {
+    /// The storage driver's name (`vfs`, `overlay2`).
+    pub fn driver_name(&self) -> &'static str {
+        self.driver.name()
+    }
+
+    /// The storage driver's status pairs, as `docker info` shows them.
+    pub fn driver_status(&self) -> Vec<(String, String)> {
+        self.driver.status()
+    }
+
+    /// Finishes interrupted layer removals and lets the driver clean up.
+    pub fn cleanup(&self) -> Result<(), Error> {
+        for (dir, cache_id) in self.db.removing_leftovers()? {
+            if let Some(cache_id) = cache_id.filter(|id| random_id::is_valid(id)) {
+                self.driver.remove(&cache_id)?;
+            }
+            crate::layerdb::remove_all(&dir)?;
+        }
+        self.driver.cleanup()
+    }
+
+    pub(crate) fn driver(&self) -> &dyn Driver {
+        self.driver.as_ref()
+    }
+
+    pub(crate) fn db(&self) -> &LayerDb {
+        &self.db
+    }
+}

@@ -1,0 +1,221 @@
+//! Reproducing a layer's tar, byte for byte, from its tar-split metadata and its files, and
+//! verifying it against the DiffID while it streams.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::os::fd::OwnedFd;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
+
+use imgsvc_digest::VerifyingReader;
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use crate::resolve::LocalPath;
+use crate::tarsplit::{self, FileEntry, Unpacker};
+use crate::{DiffId, Error, Layer, LayerStore};
+
+/// A layer's tar being rebuilt; read it to the end. A read fails (with
+/// [`Error::LayerDataCorrupt`] inside the `io::Error`) if the rebuilt bytes are not the
+/// layer's DiffID: a file of the layer was changed on disk.
+///
+/// The tar is rebuilt on a worker thread (reading files and checking their CRCs) while the
+/// reading thread verifies the DiffID, so the two costs overlap; the two threads exchange a
+/// few chunks through a bounded channel, and dropping the stream stops the worker.
+pub struct TarStream {
+    inner: VerifyingReader<Chunks>,
+    diff_id: DiffId,
+}
+
+impl std::fmt::Debug for TarStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TarStream")
+            .field("diff_id", &self.diff_id)
+            .finish()
+    }
+}
+
+impl Read for TarStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|err| {
+            if matches!(
+                imgsvc_digest::Error::from_io(&err),
+                Some(imgsvc_digest::Error::Mismatch { .. })
+            ) {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    Error::LayerDataCorrupt {
+                        diff_id: self.diff_id,
+                    },
+                )
+            } else {
+                err
+            }
+        })
+    }
+}
+
+/// How many bytes the worker hands over at a time, and how many chunks may wait.
+const CHUNK: usize = 256 << 10;
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The reading end of the worker's channel.
+struct Chunks {
+    receiver: Option<Receiver<io::Result<Vec<u8>>>>,
+    current: Vec<u8>,
+    offset: usize,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Chunks {
+    /// Starts a worker that reads `source` and sends it in chunks.
+    fn spawn(mut source: impl Read + Send + 'static) -> Chunks {
+        let (sender, receiver) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let worker = std::thread::spawn(move || {
+            loop {
+                let mut chunk = vec![0u8; CHUNK];
+                let mut filled = 0;
+                let result = loop {
+                    match source.read(chunk.get_mut(filled..).unwrap_or_default()) {
+                        Ok(0) => break Ok(true),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == chunk.len() {
+                                break Ok(false);
+                            }
+                        }
+                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                        Err(err) => break Err(err),
+                    }
+                };
+                chunk.truncate(filled);
+                match result {
+                    Ok(done) => {
+                        if !chunk.is_empty() && sender.send(Ok(chunk)).is_err() {
+                            return; // the reader went away
+                        }
+                        if done {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        let _ = sender.send(Err(err));
+                        return;
+                    }
+                }
+            }
+        });
+        Chunks {
+            receiver: Some(receiver),
+            current: Vec::new(),
+            offset: 0,
+            worker: Some(worker),
+        }
+    }
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.offset >= self.current.len() {
+            let Some(receiver) = &self.receiver else {
+                return Ok(0);
+            };
+            match receiver.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.offset = 0;
+                }
+                Ok(Err(err)) => {
+                    self.receiver = None;
+                    return Err(err);
+                }
+                Err(_) => {
+                    // The worker finished and hung up: the end of the tar.
+                    self.receiver = None;
+                    return Ok(0);
+                }
+            }
+        }
+        let available = self.current.get(self.offset..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.offset += n;
+        Ok(n)
+    }
+}
+
+impl Drop for Chunks {
+    fn drop(&mut self) {
+        // Hanging up makes the worker's next send fail, so it stops; wait for it so no thread
+        // outlives the stream.
+        self.receiver = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Tar streams
+impl LayerStore {
+    /// The layer's original tar, rebuilt byte for byte and verified against its DiffID as it
+    /// streams.
+    pub fn tar_stream(&self, layer: &Layer) -> Result<TarStream, Error> {
+        let cache_id = self.cache_id(layer.chain_id())?;
+        let dir = self.driver().diff_dir(&cache_id)?;
+        let root: OwnedFd = rustix::fs::open(
+            &dir,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| Error::io("open", &dir)(err.into()))?;
+        let metadata = self.db().open_tar_split(layer.chain_id())?;
+        let entries = Unpacker::new_gzip(BufReader::with_capacity(64 << 10, metadata));
+        // Contents asked for in order of the entries with data; a stashed one comes from the
+        // stash (it was overwritten or removed later in the same layer).
+        let stash = self.db().stash_dir(layer.chain_id());
+        let has_stash = stash.is_dir();
+        let mut ordinal = 0u64;
+        let open_file = move |file: &FileEntry| {
+            let this = ordinal;
+            ordinal += 1;
+            if has_stash {
+                match File::open(stash.join(this.to_string())) {
+                    Ok(kept) => return Ok(kept),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            open_in_layer(&root, file)
+        };
+        let assembled = tarsplit::assemble(entries, open_file);
+        Ok(TarStream {
+            inner: VerifyingReader::new(Chunks::spawn(assembled), layer.diff_id().digest()),
+            diff_id: layer.diff_id(),
+        })
+    }
+}
+
+/// Opens a file of the layer by its tar name, resolved inside the layer's directory.
+fn open_in_layer(root: &OwnedFd, file: &FileEntry) -> io::Result<File> {
+    let path = match LocalPath::clean(&file.name) {
+        Ok(Some(path)) => path,
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the tar-split metadata names {:?}, which is not in the layer",
+                    String::from_utf8_lossy(&file.name)
+                ),
+            ));
+        }
+    };
+    let fd = rustix::fs::openat2(
+        root,
+        path.to_bytes(),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    Ok(File::from(fd))
+}

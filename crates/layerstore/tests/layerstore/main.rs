@@ -1,0 +1,12 @@
+//! Integration tests for `imgsvc-layerstore`, one module per concern of the crate.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly, with an expect message that says why"
+)]
+
+mod support;
+
+mod store;
+mod tar;
+mod tarsplit;
