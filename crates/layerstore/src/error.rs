@@ -56,6 +56,17 @@ pub enum Error {
         depth: usize,
     },
 
+    /// A diff was asked for against a layer that is not below this one.
+    #[error(
+        "layer ID '{parent}' is not a parent of the specified layer {layer}: cannot provide diff to non-parent"
+    )]
+    NotAParent {
+        /// The layer given as parent.
+        parent: ChainId,
+        /// The layer whose diff was asked for.
+        layer: ChainId,
+    },
+
     /// The tar's digest is not the DiffID the caller expected; nothing was kept.
     #[error("layer tar does not match its DiffID: expected {expected}, got {actual}")]
     DiffIdMismatch {

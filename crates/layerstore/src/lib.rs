@@ -7,8 +7,10 @@
 #![deny(unsafe_code)]
 
 mod apply;
+mod changes;
 mod copy;
 mod diff;
+mod diffstream;
 pub mod driver;
 mod error;
 mod id;
@@ -24,7 +26,9 @@ pub mod tarsplit;
 mod tarstream;
 
 pub use apply::ApplyError;
+pub use changes::{Change, ChangeKind};
 pub use diff::{LayerDiff, Whiteouts};
+pub use diffstream::DiffStream;
 pub use error::Error;
 pub use id::{ChainId, DiffId};
 pub use layer::{Info, Layer, Metadata};

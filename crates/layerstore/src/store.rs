@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::driver::Driver;
 use crate::layer::{Info, Layer, Metadata};
@@ -24,7 +24,7 @@ pub const MAX_LAYER_DEPTH: usize = 125;
 #[derive(Debug)]
 pub struct LayerStore {
     db: LayerDb,
-    driver: Box<dyn Driver>,
+    driver: Arc<dyn Driver>,
     state: Mutex<State>,
     mounts: Mounts,
 }
@@ -62,7 +62,7 @@ impl LayerStore {
         let db = LayerDb::open(layerdb.as_ref())?;
         let store = LayerStore {
             db,
-            driver,
+            driver: Arc::from(driver),
             state: Mutex::new(State::default()),
             mounts: Mounts::default(),
         };
@@ -431,6 +431,11 @@ impl LayerStore {
         self.driver.status()
     }
 
+    /// Where the driver keeps the layer (`docker inspect`'s `GraphDriver.Data`).
+    pub fn layer_metadata(&self, layer: &Layer) -> Result<Vec<(String, String)>, Error> {
+        self.driver.metadata(&self.cache_id(layer.chain_id())?)
+    }
+
     /// Finishes interrupted layer removals and lets the driver clean up.
     pub fn cleanup(&self) -> Result<(), Error> {
         for (dir, cache_id) in self.db.removing_leftovers()? {
@@ -444,6 +449,10 @@ impl LayerStore {
 
     pub(crate) fn driver(&self) -> &dyn Driver {
         self.driver.as_ref()
+    }
+
+    pub(crate) fn shared_driver(&self) -> Arc<dyn Driver> {
+        Arc::clone(&self.driver)
     }
 
     pub(crate) fn db(&self) -> &LayerDb {

@@ -59,7 +59,7 @@ const CHUNK: usize = 256 << 10;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// The reading end of the worker's channel.
-struct Chunks {
+pub(crate) struct Chunks {
     receiver: Option<Receiver<io::Result<Vec<u8>>>>,
     current: Vec<u8>,
     offset: usize,
@@ -110,6 +110,67 @@ impl Chunks {
             offset: 0,
             worker: Some(worker),
         }
+    }
+}
+
+impl Chunks {
+    /// Starts a worker that runs `produce`, whose writes become this reader's bytes; an error
+    /// it returns is the reader's last read.
+    pub(crate) fn spawn_writer(
+        produce: impl FnOnce(&mut dyn std::io::Write) -> io::Result<()> + Send + 'static,
+    ) -> Chunks {
+        let (sender, receiver) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let worker = std::thread::spawn(move || {
+            let mut writer = ChannelWriter {
+                sender: sender.clone(),
+                buffer: Vec::with_capacity(CHUNK),
+            };
+            let result = produce(&mut writer).and_then(|()| writer.flush_chunk());
+            if let Err(err) = result {
+                let _ = sender.send(Err(err));
+            }
+        });
+        Chunks {
+            receiver: Some(receiver),
+            current: Vec::new(),
+            offset: 0,
+            worker: Some(worker),
+        }
+    }
+}
+
+/// The writing end: fills chunks and sends them.
+struct ChannelWriter {
+    sender: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        self.sender
+            .send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = CHUNK.saturating_sub(self.buffer.len());
+        let n = room.min(buf.len());
+        self.buffer
+            .extend_from_slice(buf.get(..n).unwrap_or_default());
+        if self.buffer.len() >= CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

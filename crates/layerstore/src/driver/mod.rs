@@ -11,6 +11,7 @@ pub use overlay2::Overlay2;
 pub use vfs::Vfs;
 
 use crate::Error;
+use crate::changes::{self, Change};
 use crate::diff::LayerDiff;
 
 /// A storage driver: keeps one directory of files per layer ID, applies diffs, and mounts
@@ -58,6 +59,41 @@ pub trait Driver: Send + Sync + fmt::Debug {
 
     /// Removes leftovers at shutdown or open.
     fn cleanup(&self) -> Result<(), Error>;
+
+    /// Where the driver keeps layer `id`, as `docker inspect` shows it under `GraphDriver`
+    /// (overlay2: `LowerDir`, `UpperDir`, `WorkDir`, `MergedDir`; vfs: nothing).
+    fn metadata(&self, id: &str) -> Result<Vec<(String, String)>, Error> {
+        let _ = id;
+        Ok(Vec::new())
+    }
+
+    /// What layer `id` changed relative to `parent` (or to nothing). The default compares
+    /// the two mounted trees.
+    fn changes(&self, id: &str, parent: Option<&str>) -> Result<Vec<Change>, Error> {
+        let new = self.get(id)?;
+        let old = match parent.map(|p| self.get(p)).transpose() {
+            Ok(old) => old,
+            Err(err) => {
+                let _ = self.put(id);
+                return Err(err);
+            }
+        };
+        let result = changes::compare_trees(&new, old.as_deref());
+        let _ = self.put(id);
+        if let Some(parent) = parent {
+            let _ = self.put(parent);
+        }
+        result
+    }
+
+    /// The size of what layer `id` added or changed relative to `parent`.
+    fn diff_size(&self, id: &str, parent: Option<&str>) -> Result<u64, Error> {
+        let changes = self.changes(id, parent)?;
+        let root = self.get(id)?;
+        let size = changes::changes_size(&root, &changes);
+        self.put(id)?;
+        Ok(size)
+    }
 }
 
 /// Opens the best driver for `root` (a Docker-style data root): the driver whose data is

@@ -250,6 +250,46 @@ impl Driver for Overlay2 {
         Ok(self.layer_dir(id)?.join("diff"))
     }
 
+    fn metadata(&self, id: &str) -> Result<Vec<(String, String)>, Error> {
+        let dir = self.layer_dir(id)?;
+        let mut pairs = Vec::new();
+        let lowers = self.lowers(id)?;
+        if !lowers.is_empty() {
+            // Resolved to the layers' real diff directories, as Docker shows them.
+            let resolved: Vec<String> = lowers
+                .iter()
+                .map(|l| {
+                    fs::canonicalize(l)
+                        .unwrap_or_else(|_| l.clone())
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            pairs.push(("LowerDir".to_owned(), resolved.join(":")));
+            pairs.push((
+                "MergedDir".to_owned(),
+                dir.join("merged").display().to_string(),
+            ));
+            pairs.push(("WorkDir".to_owned(), dir.join("work").display().to_string()));
+        }
+        pairs.push((
+            "UpperDir".to_owned(),
+            dir.join("diff").display().to_string(),
+        ));
+        Ok(pairs)
+    }
+
+    fn changes(&self, id: &str, parent: Option<&str>) -> Result<Vec<crate::Change>, Error> {
+        let upper = self.layer_dir(id)?.join("diff");
+        let Some(parent) = parent else {
+            return crate::changes::overlay_changes(&upper, None);
+        };
+        let lower = self.get(parent)?;
+        let result = crate::changes::overlay_changes(&upper, Some(&lower));
+        self.put(parent)?;
+        result
+    }
+
     fn cleanup(&self) -> Result<(), Error> {
         let ids: Vec<String> = self.mount_count().drain().map(|(id, _)| id).collect();
         for id in ids {

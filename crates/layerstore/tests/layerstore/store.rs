@@ -79,6 +79,15 @@ fn a_child_layer_applies_whiteouts_over_its_parent(fx: Fixture) {
         assert!(root.join("b/old").exists());
     });
 
+    let metadata = fx.store.layer_metadata(&child).expect("driver metadata");
+    let keys: Vec<&str> = metadata.iter().map(|(k, _)| k.as_str()).collect();
+    match fx.kind {
+        crate::support::Kind::Overlay2 => {
+            assert_eq!(keys, ["LowerDir", "MergedDir", "WorkDir", "UpperDir"]);
+        }
+        crate::support::Kind::Vfs => assert!(keys.is_empty()),
+    }
+
     assert_eq!(read_all(fx.store.tar_stream(&child).expect("stream")), diff);
     assert_eq!(
         read_all(fx.store.tar_stream(&parent).expect("stream")),
@@ -444,3 +453,87 @@ fn concurrent_registrations_of_one_layer_share_it(fx: Fixture) {
 }
 
 driver_tests!(concurrent_registrations_of_one_layer_share_it);
+
+fn read_write_changes_export_as_a_layer(fx: Fixture) {
+    use imgsvc_layerstore::{Change, ChangeKind};
+    use std::path::PathBuf;
+
+    let base = fx
+        .store
+        .register(
+            &tar_of(&[
+                ("etc/", ""),
+                ("etc/keep", "k"),
+                ("etc/edit", "old"),
+                ("etc/gone", "g"),
+            ])[..],
+            None,
+        )
+        .expect("base");
+    let rw = fx
+        .store
+        .create_rw_layer("c1", Some(base.chain_id()), RwLayerOptions::default())
+        .expect("a read-write layer");
+    let root = fx.store.mount(&rw).expect("mounting");
+    fs::write(root.join("etc/edit"), "new content").expect("editing");
+    fs::remove_file(root.join("etc/gone")).expect("deleting");
+    fs::create_dir(root.join("data")).expect("mkdir");
+    fs::write(root.join("data/new"), "fresh").expect("adding");
+
+    let changes = fx.store.rw_changes(&rw).expect("changes");
+    let change = |path: &str, kind| Change {
+        path: PathBuf::from(path),
+        kind,
+    };
+    for expected in [
+        change("/etc/edit", ChangeKind::Modify),
+        change("/etc/gone", ChangeKind::Delete),
+        change("/data", ChangeKind::Add),
+        change("/data/new", ChangeKind::Add),
+    ] {
+        assert!(
+            changes.contains(&expected),
+            "{expected:?} missing from {changes:?}"
+        );
+    }
+    assert!(
+        !changes
+            .iter()
+            .any(|c| c.path.as_path() == std::path::Path::new("/etc/keep")),
+        "{changes:?}"
+    );
+    assert!(fx.store.rw_size(&rw).expect("size") >= 16);
+
+    // The exported changes, registered on the base, give the read-write layer's tree.
+    let exported = read_all(fx.store.rw_tar_stream(&rw).expect("a diff stream"));
+    fx.store.unmount(&rw).expect("unmounting");
+    let committed = fx
+        .store
+        .register(&exported[..], Some(base.chain_id()))
+        .expect("committing");
+    fx.with_tree(&committed, |tree| {
+        assert_eq!(
+            fs::read(tree.join("etc/edit")).expect("read"),
+            b"new content"
+        );
+        assert_eq!(fs::read(tree.join("data/new")).expect("read"), b"fresh");
+        assert!(tree.join("etc/keep").exists());
+        assert!(!tree.join("etc/gone").exists());
+    });
+
+    // A generated diff against an ancestor; a non-ancestor is refused.
+    let diff = read_all(
+        fx.store
+            .tar_stream_from(&committed, base.chain_id())
+            .expect("a diff"),
+    );
+    assert!(!diff.is_empty());
+    let err = fx
+        .store
+        .tar_stream_from(&base, committed.chain_id())
+        .expect_err("not a parent");
+    assert!(matches!(err, Error::NotAParent { .. }), "{err}");
+    fx.store.release_rw_layer(rw).expect("releasing");
+}
+
+driver_tests!(read_write_changes_export_as_a_layer);

@@ -1,0 +1,200 @@
+//! What a layer changed relative to the layers below it, and the tar of those changes (how
+//! a read-write layer is exported, Docker's `docker diff` and `docker commit`).
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// How a path changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// The path exists below and was changed.
+    Modify,
+    /// The path is new.
+    Add,
+    /// The path was deleted.
+    Delete,
+}
+
+/// One changed path, written from the layer's root (`/etc/hosts`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Change {
+    /// The path, starting with `/`.
+    pub path: PathBuf,
+    /// How it changed.
+    pub kind: ChangeKind,
+}
+
+/// Compares two full trees (`new` over `old`; no `old` means everything is new), as a naive
+/// driver must: a path only in `new` is added, one only in `old` deleted (a deleted directory
+/// is reported once), one in both with different type, mode, owner, device, size, time or
+/// link target is modified.
+pub(crate) fn compare_trees(new: &Path, old: Option<&Path>) -> Result<Vec<Change>, Error> {
+    let mut changes = Vec::new();
+    walk_new(new, old, Path::new("/"), &mut changes)?;
+    if let Some(old) = old {
+        walk_deleted(new, old, Path::new("/"), &mut changes)?;
+    }
+    changes.sort();
+    Ok(changes)
+}
+
+fn walk_new(
+    new: &Path,
+    old: Option<&Path>,
+    rel: &Path,
+    out: &mut Vec<Change>,
+) -> Result<(), Error> {
+    let dir = join(new, rel);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .map_err(Error::io("list", &dir))?
+        .collect::<Result<_, _>>()
+        .map_err(Error::io("list", &dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = rel.join(entry.file_name());
+        let new_meta =
+            fs::symlink_metadata(entry.path()).map_err(Error::io("inspect", entry.path()))?;
+        let old_meta = old.and_then(|old| fs::symlink_metadata(join(old, &path)).ok());
+        match &old_meta {
+            None => out.push(Change {
+                path: path.clone(),
+                kind: ChangeKind::Add,
+            }),
+            Some(old_meta)
+                if differs(
+                    &entry.path(),
+                    &new_meta,
+                    &join(old.unwrap_or(new), &path),
+                    old_meta,
+                ) =>
+            {
+                out.push(Change {
+                    path: path.clone(),
+                    kind: ChangeKind::Modify,
+                });
+            }
+            Some(_) => {}
+        }
+        if new_meta.is_dir() {
+            // Below a new directory everything is new; below an old one, compare.
+            let old = old_meta.as_ref().filter(|m| m.is_dir()).and(old);
+            walk_new(new, old, &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn walk_deleted(new: &Path, old: &Path, rel: &Path, out: &mut Vec<Change>) -> Result<(), Error> {
+    let dir = join(old, rel);
+    for entry in fs::read_dir(&dir).map_err(Error::io("list", &dir))? {
+        let entry = entry.map_err(Error::io("list", &dir))?;
+        let path = rel.join(entry.file_name());
+        match fs::symlink_metadata(join(new, &path)) {
+            Err(_) => out.push(Change {
+                path,
+                kind: ChangeKind::Delete,
+            }),
+            Ok(meta) if meta.is_dir() && entry.file_type().is_ok_and(|t| t.is_dir()) => {
+                walk_deleted(new, old, &path, out)?;
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn differs(new_path: &Path, new: &fs::Metadata, old_path: &Path, old: &fs::Metadata) -> bool {
+    if new.mode() != old.mode()
+        || new.uid() != old.uid()
+        || new.gid() != old.gid()
+        || new.rdev() != old.rdev()
+    {
+        return true;
+    }
+    if new.is_dir() {
+        return false;
+    }
+    if new.size() != old.size()
+        || (new.mtime(), new.mtime_nsec()) != (old.mtime(), old.mtime_nsec())
+    {
+        return true;
+    }
+    new.file_type().is_symlink() && fs::read_link(new_path).ok() != fs::read_link(old_path).ok()
+}
+
+/// Reads an overlay upper directory: a 0/0 character device is a deletion; anything else is
+/// an addition, or a modification when `lower` (the merged view below) has the path.
+pub(crate) fn overlay_changes(upper: &Path, lower: Option<&Path>) -> Result<Vec<Change>, Error> {
+    let mut out = Vec::new();
+    let mut pending = vec![PathBuf::from("/")];
+    while let Some(rel) = pending.pop() {
+        let dir = join(upper, &rel);
+        for entry in fs::read_dir(&dir).map_err(Error::io("list", &dir))? {
+            let entry = entry.map_err(Error::io("list", &dir))?;
+            let path = rel.join(entry.file_name());
+            let meta =
+                fs::symlink_metadata(entry.path()).map_err(Error::io("inspect", entry.path()))?;
+            let kind = if meta.file_type().is_char_device() && meta.rdev() == 0 {
+                ChangeKind::Delete
+            } else if lower.is_some_and(|lower| fs::symlink_metadata(join(lower, &path)).is_ok()) {
+                ChangeKind::Modify
+            } else {
+                ChangeKind::Add
+            };
+            if meta.is_dir() {
+                pending.push(path.clone());
+            }
+            out.push(Change { path, kind });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The size of the added and modified regular files under `root`.
+pub(crate) fn changes_size(root: &Path, changes: &[Change]) -> u64 {
+    changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Delete)
+        .filter_map(|c| fs::symlink_metadata(join(root, &c.path)).ok())
+        .filter(fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Writes the tar of `changes`, reading added and modified paths from `root`: deletions
+/// become `.wh.<name>` whiteout entries, as Docker writes them.
+pub(crate) fn export(root: &Path, changes: &[Change], out: &mut dyn Write) -> io::Result<()> {
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    builder.mode(tar::HeaderMode::Complete);
+    for change in changes {
+        let relative = change.path.strip_prefix("/").unwrap_or(&change.path);
+        match change.kind {
+            ChangeKind::Delete => {
+                let name = relative.file_name().unwrap_or_default();
+                let mut whiteout = std::ffi::OsString::from(".wh.");
+                whiteout.push(name);
+                let path = relative.with_file_name(whiteout);
+                let mut header = tar::Header::new_gnu();
+                header.set_size(0);
+                header.set_mode(0);
+                header.set_entry_type(tar::EntryType::Regular);
+                builder.append_data(&mut header, path, io::empty())?;
+            }
+            ChangeKind::Add | ChangeKind::Modify => {
+                builder.append_path_with_name(join(root, &change.path), relative)?;
+            }
+        }
+    }
+    builder.into_inner()?.flush()
+}
+
+/// `root` joined with a path written from the layer's root.
+fn join(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
+}
