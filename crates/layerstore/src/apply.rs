@@ -167,6 +167,12 @@ pub(crate) struct Applier {
     next_ordinal: u64,
     /// Files written by this layer, by (device, inode), with their entry's ordinal.
     written: HashMap<(u64, u64), u64>,
+    /// The directory of the previous entry: most entries share it, and a cached descriptor
+    /// saves resolving the path again. Dropped whenever anything is removed, since only a
+    /// removal can change what a path resolves to.
+    parent_cache: Option<(Vec<Vec<u8>>, OwnedFd)>,
+    /// Set when the current entry removed something (the cache must not be kept).
+    tree_changed: bool,
 }
 
 impl Applier {
@@ -192,6 +198,8 @@ impl Applier {
             stash: None,
             next_ordinal: 0,
             written: HashMap::new(),
+            parent_cache: None,
+            tree_changed: false,
         })
     }
 
@@ -246,41 +254,72 @@ impl Applier {
             // AUFS metadata (`.wh..wh.plnk`, `.wh..wh.aufs`): not part of the image.
             return Ok(false);
         }
-        let parent = create_dirs_in(&self.root, path.parent())
-            .map_err(io_err("create the parent directories of", item.name))?;
+        let parent = match self.parent_cache.take() {
+            Some((components, fd)) if components == path.parent() => fd,
+            _ => create_dirs_in(&self.root, path.parent())
+                .map_err(io_err("create the parent directories of", item.name))?,
+        };
+        let written = self.apply_in(&path, &parent, item, body, ordinal)?;
+        if self.parent_cache.is_none() && !self.tree_changed {
+            self.parent_cache = Some((path.parent().to_vec(), parent));
+        }
+        self.tree_changed = false;
+        Ok(written)
+    }
+
+    /// Applies an entry inside its (open) parent directory.
+    fn apply_in(
+        &mut self,
+        path: &LocalPath,
+        parent: &OwnedFd,
+        item: &Item<'_>,
+        body: &mut dyn Read,
+        ordinal: Option<u64>,
+    ) -> Result<bool, ApplyError> {
+        let whole = path.to_bytes();
         let base = path.base();
         if let Some(hidden) = base.strip_prefix(WHITEOUT_PREFIX) {
-            self.whiteout(&path, &parent, hidden, item)?;
+            self.whiteout(path, parent, hidden, item)?;
             return Ok(false);
         }
 
-        // Replace whatever is there, unless a directory meets a directory.
-        match rustix::fs::statat(&parent, base, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => {
-                let existing_is_dir = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
-                if !(existing_is_dir && item.kind == Kind::Directory) {
-                    self.remove_keeping(&parent, base)
-                        .map_err(io_err("replace", item.name))?;
-                }
+        // Replace whatever is there, unless a directory meets a directory. Files and
+        // directories (nearly every entry) try to create first and look only on a clash.
+        if !matches!(item.kind, Kind::Regular | Kind::Directory) {
+            match rustix::fs::statat(parent, base, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(_) => self
+                    .remove_keeping(parent, base)
+                    .map_err(io_err("replace", item.name))?,
+                Err(Errno::NOENT) => {}
+                Err(err) => return Err(io_err("inspect", item.name)(err)),
             }
-            Err(Errno::NOENT) => {}
-            Err(err) => return Err(io_err("inspect", item.name)(err)),
         }
 
         let mut is_link_to_symlink = false;
         match item.kind {
-            Kind::Directory => match rustix::fs::mkdirat(&parent, base, Mode::from_raw_mode(0o755))
-            {
-                Ok(()) | Err(Errno::EXIST) => {}
-                Err(err) => return Err(io_err("create the directory", item.name)(err)),
-            },
-            Kind::Regular => self.write_file(&parent, base, item, body, ordinal)?,
-            Kind::Hardlink => is_link_to_symlink = self.hardlink(&parent, base, item)?,
-            Kind::Symlink => rustix::fs::symlinkat(item.link, &parent, base)
+            Kind::Directory => {
+                match rustix::fs::mkdirat(parent, base, Mode::from_raw_mode(0o755)) {
+                    Ok(()) => {}
+                    Err(Errno::EXIST) => {
+                        let stat = rustix::fs::statat(parent, base, AtFlags::SYMLINK_NOFOLLOW)
+                            .map_err(io_err("inspect", item.name))?;
+                        if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+                            self.remove_keeping(parent, base)
+                                .map_err(io_err("replace", item.name))?;
+                            rustix::fs::mkdirat(parent, base, Mode::from_raw_mode(0o755))
+                                .map_err(io_err("create the directory", item.name))?;
+                        }
+                    }
+                    Err(err) => return Err(io_err("create the directory", item.name)(err)),
+                }
+            }
+            Kind::Regular => self.write_file(parent, base, item, body, ordinal)?,
+            Kind::Hardlink => is_link_to_symlink = self.hardlink(parent, base, item)?,
+            Kind::Symlink => rustix::fs::symlinkat(item.link, parent, base)
                 .map_err(io_err("create the symlink", item.name))?,
-            Kind::Char | Kind::Block => self.device(&parent, base, item)?,
+            Kind::Char | Kind::Block => self.device(parent, base, item)?,
             Kind::Fifo => rustix::fs::mknodat(
-                &parent,
+                parent,
                 base,
                 FileType::Fifo,
                 Mode::from_raw_mode(item.mode & 0o7777),
@@ -295,7 +334,7 @@ impl Applier {
                 });
             }
         }
-        self.set_metadata(&parent, base, &path, item, is_link_to_symlink)?;
+        self.set_metadata(parent, base, path, item, is_link_to_symlink)?;
         self.unpacked.insert(whole);
         Ok(item.kind == Kind::Regular)
     }
@@ -405,12 +444,22 @@ impl Applier {
         body: &mut dyn Read,
         ordinal: Option<u64>,
     ) -> Result<(), ApplyError> {
-        let fd = rustix::fs::openat(
-            parent,
-            base,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
+        let create = || {
+            rustix::fs::openat(
+                parent,
+                base,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+        };
+        let fd = match create() {
+            Err(Errno::EXIST) => {
+                self.remove_keeping(parent, base)
+                    .map_err(io_err("replace", item.name))?;
+                create()
+            }
+            other => other,
+        }
         .map_err(io_err("create", item.name))?;
         if let Some(ordinal) = ordinal
             && self.stash.is_some()
@@ -488,6 +537,8 @@ impl Applier {
     /// Removes `name` in `dir` (recursively), first stashing the data of any file this layer
     /// wrote there, so the layer's tar can still be reproduced.
     fn remove_keeping(&mut self, dir: &OwnedFd, name: &[u8]) -> Result<(), Errno> {
+        self.tree_changed = true;
+        self.parent_cache = None;
         if self.stash.is_none() || self.written.is_empty() {
             return remove_all_at(dir, name);
         }
