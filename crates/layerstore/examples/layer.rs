@@ -41,8 +41,8 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     match command.as_str() {
         "register" => {
-            let input: Box<dyn Read> = if target == "-" {
-                Box::new(io::stdin().lock())
+            let input: Box<dyn Read + Send> = if target == "-" {
+                Box::new(io::stdin())
             } else {
                 Box::new(File::open(target)?)
             };

@@ -22,19 +22,110 @@ pub(crate) struct Outcome {
 
 /// Streams `tar` into the driver's layer `cache_id`, recording tar-split metadata in `set`.
 pub(crate) fn apply(
-    tar: impl Read,
+    tar: impl Read + Send,
     set: &WriteSet,
     driver: &dyn Driver,
     cache_id: &str,
     parent: Option<&str>,
 ) -> Result<Outcome, Error> {
-    let mut hashing = Hashing {
-        inner: tar,
-        digester: Digester::default(),
-    };
+    // The input is read and hashed on a second thread, so hashing overlaps with extraction;
+    // the two exchange a few chunks through a bounded channel.
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        let hasher = scope.spawn(move || read_and_hash(tar, &sender));
+        let mut input = ChannelReader {
+            receiver,
+            current: Vec::new(),
+            offset: 0,
+        };
+        let size = apply_from(&mut input, set, driver, cache_id, parent);
+        // Hang up (so the reader thread stops if extraction ended early), then collect it.
+        drop(input);
+        let digest = hasher.join().map_err(|_| {
+            Error::io("read", cache_id)(io::Error::other("the reader thread failed"))
+        })?;
+        Ok(Outcome {
+            diff_id: DiffId::new(digest?),
+            size: size?,
+        })
+    })
+}
+
+/// Reads `tar` to its end in chunks, hashing them and sending them on; the digest of all of
+/// it, or the first read error (which is also sent, to stop extraction).
+fn read_and_hash(
+    mut tar: impl Read,
+    sender: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> Result<imgsvc_digest::Digest, Error> {
+    let mut digester = Digester::default();
+    loop {
+        let mut chunk = vec![0u8; 256 << 10];
+        let n = loop {
+            match tar.read(&mut chunk) {
+                Ok(n) => break n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    let kind = err.kind();
+                    let message = err.to_string();
+                    let _ = sender.send(Err(err));
+                    return Err(Error::io("read", "the layer tar")(io::Error::new(
+                        kind, message,
+                    )));
+                }
+            }
+        };
+        if n == 0 {
+            return Ok(digester.finish());
+        }
+        chunk.truncate(n);
+        digester.update(&chunk);
+        if sender.send(Ok(chunk)).is_err() {
+            // Extraction stopped (an error there is reported by the caller).
+            return Ok(digester.finish());
+        }
+    }
+}
+
+/// The receiving end of [`read_and_hash`].
+struct ChannelReader {
+    receiver: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    offset: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.offset >= self.current.len() {
+            match self.receiver.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.offset = 0;
+                }
+                Ok(Err(err)) => return Err(err),
+                Err(_) => return Ok(0),
+            }
+        }
+        let available = self.current.get(self.offset..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.offset += n;
+        Ok(n)
+    }
+}
+
+/// Extracts the tar read from `input` and records its tar-split metadata; returns the size.
+fn apply_from(
+    input: &mut ChannelReader,
+    set: &WriteSet,
+    driver: &dyn Driver,
+    cache_id: &str,
+    parent: Option<&str>,
+) -> Result<u64, Error> {
     let file = set.create_tar_split()?;
     let packer = Packer::new_gzip(BufWriter::with_capacity(64 << 10, file));
-    let mut reader = tar::Reader::with_observer(&mut hashing, packer);
+    let mut reader = tar::Reader::with_observer(input, packer);
 
     let mut next = |apply: &mut dyn FnMut(
         &Item<'_>,
@@ -73,10 +164,7 @@ pub(crate) fn apply(
         .map_err(|err| Error::io("write the tar-split metadata of", cache_id)(err.into_error()))?;
     file.sync_all()
         .map_err(Error::io("sync the tar-split metadata of", cache_id))?;
-    Ok(Outcome {
-        diff_id: DiffId::new(hashing.digester.finish()),
-        size,
-    })
+    Ok(size)
 }
 
 /// The applier's view of a parsed header.
@@ -104,19 +192,5 @@ fn item(header: &Header) -> Item<'_> {
         xattrs: &header.xattrs,
         size: header.size,
         sparse: header.sparse.as_ref(),
-    }
-}
-
-/// Hashes everything read through it.
-struct Hashing<R> {
-    inner: R,
-    digester: Digester,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.digester.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
     }
 }

@@ -164,7 +164,7 @@ impl LayerStore {
     /// Registers a layer from its uncompressed tar on top of `parent`, reading the tar once.
     /// If a layer with the resulting ChainID exists, the new copy is discarded and a new
     /// reference to the existing layer is returned.
-    pub fn register(&self, tar: impl Read, parent: Option<ChainId>) -> Result<Layer, Error> {
+    pub fn register(&self, tar: impl Read + Send, parent: Option<ChainId>) -> Result<Layer, Error> {
         self.register_inner(tar, parent, None)
     }
 
@@ -173,7 +173,7 @@ impl LayerStore {
     /// another digest, everything written is removed and [`Error::DiffIdMismatch`] returned.
     pub fn register_with_expected(
         &self,
-        tar: impl Read,
+        tar: impl Read + Send,
         parent: Option<ChainId>,
         expected: DiffId,
     ) -> Result<Layer, Error> {
@@ -189,7 +189,7 @@ impl LayerStore {
 
     fn register_inner(
         &self,
-        tar: impl Read,
+        tar: impl Read + Send,
         parent: Option<ChainId>,
         expected: Option<DiffId>,
     ) -> Result<Layer, Error> {
@@ -216,7 +216,7 @@ impl LayerStore {
 
     fn register_on(
         &self,
-        tar: impl Read,
+        tar: impl Read + Send,
         parent: Option<&Layer>,
         expected: Option<DiffId>,
     ) -> Result<Layer, Error> {
