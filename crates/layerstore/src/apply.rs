@@ -548,20 +548,7 @@ impl Applier {
             Err(err) => return Err(err),
         };
         if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
-            let child = rustix::fs::openat(
-                dir,
-                name,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            let mut names = Vec::new();
-            for entry in rustix::fs::Dir::read_from(&child)? {
-                let entry = entry?;
-                let entry_name = entry.file_name().to_bytes();
-                if entry_name != b"." && entry_name != b".." {
-                    names.push(entry_name.to_vec());
-                }
-            }
+            let (child, names) = open_and_list(dir, name)?;
             for entry_name in names {
                 self.remove_keeping(&child, &entry_name)?;
             }
@@ -699,13 +686,8 @@ fn fd_path(dir: &OwnedFd, name: &[u8]) -> PathBuf {
         .join(std::ffi::OsStr::from_bytes(name))
 }
 
-/// Removes `name` in `dir`, recursively if it is a directory; a missing one is fine.
-pub(crate) fn remove_all_at(dir: &OwnedFd, name: &[u8]) -> Result<(), Errno> {
-    match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
-        Ok(()) | Err(Errno::NOENT) => return Ok(()),
-        Err(Errno::ISDIR) | Err(Errno::PERM) => {}
-        Err(err) => return Err(err),
-    }
+/// Opens the directory `name` in `dir` (not following a symlink) and lists its entries.
+fn open_and_list(dir: &OwnedFd, name: &[u8]) -> Result<(OwnedFd, Vec<Vec<u8>>), Errno> {
     let child = rustix::fs::openat(
         dir,
         name,
@@ -720,6 +702,17 @@ pub(crate) fn remove_all_at(dir: &OwnedFd, name: &[u8]) -> Result<(), Errno> {
             names.push(entry_name.to_vec());
         }
     }
+    Ok((child, names))
+}
+
+/// Removes `name` in `dir`, recursively if it is a directory; a missing one is fine.
+pub(crate) fn remove_all_at(dir: &OwnedFd, name: &[u8]) -> Result<(), Errno> {
+    match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => return Ok(()),
+        Err(Errno::ISDIR) | Err(Errno::PERM) => {}
+        Err(err) => return Err(err),
+    }
+    let (child, names) = open_and_list(dir, name)?;
     for entry_name in names {
         remove_all_at(&child, &entry_name)?;
     }

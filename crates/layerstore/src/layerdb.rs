@@ -117,16 +117,7 @@ impl LayerDb {
         if cache_id.is_empty() {
             return Err(Error::corrupt(&cache_path, "invalid cache id value"));
         }
-        let parent_path = dir.join("parent");
-        let parent = match fs::read_to_string(&parent_path) {
-            Ok(text) => Some(
-                text.trim()
-                    .parse()
-                    .map_err(|err| Error::corrupt(&parent_path, format!("not a digest: {err}")))?,
-            ),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(Error::io("read", &parent_path)(err)),
-        };
+        let parent = read_parent(&dir.join("parent"))?;
         Ok(Record {
             diff_id,
             size,
@@ -282,17 +273,7 @@ impl LayerDb {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
             Err(err) => return Err(Error::io("read", &init_path)(err)),
         };
-        let parent_path = dir.join("parent");
-        let parent = match fs::read_to_string(&parent_path) {
-            Ok(text) if text.trim().is_empty() => None,
-            Ok(text) => Some(
-                text.trim()
-                    .parse()
-                    .map_err(|err| Error::corrupt(&parent_path, format!("not a digest: {err}")))?,
-            ),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(Error::io("read", &parent_path)(err)),
-        };
+        let parent = read_parent(&dir.join("parent"))?;
         Ok(MountRecord {
             mount_id,
             init_id,
@@ -353,6 +334,20 @@ impl Drop for WriteSet {
             // Best effort: whatever is left is removed at the next open.
             let _ = fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// Reads an optional `parent` file: a ChainID, or none when the file is missing or empty.
+fn read_parent(path: &Path) -> Result<Option<ChainId>, Error> {
+    match fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(None),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|err| Error::corrupt(path, format!("not a digest: {err}"))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io("read", path)(err)),
     }
 }
 

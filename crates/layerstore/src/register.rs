@@ -11,6 +11,7 @@ use crate::driver::Driver;
 use crate::layerdb::WriteSet;
 use crate::tar::{self, Header};
 use crate::tarsplit::Packer;
+use crate::tarstream::ChunkReader;
 use crate::{DiffId, Error};
 
 /// What registering a tar produced.
@@ -33,11 +34,7 @@ pub(crate) fn apply(
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
         let hasher = scope.spawn(move || read_and_hash(tar, &sender));
-        let mut input = ChannelReader {
-            receiver,
-            current: Vec::new(),
-            offset: 0,
-        };
+        let mut input = ChunkReader::new(receiver);
         let size = apply_from(&mut input, set, driver, cache_id, parent);
         // Hang up (so the reader thread stops if extraction ended early), then collect it.
         drop(input);
@@ -86,38 +83,9 @@ fn read_and_hash(
     }
 }
 
-/// The receiving end of [`read_and_hash`].
-struct ChannelReader {
-    receiver: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
-    offset: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.offset >= self.current.len() {
-            match self.receiver.recv() {
-                Ok(Ok(chunk)) => {
-                    self.current = chunk;
-                    self.offset = 0;
-                }
-                Ok(Err(err)) => return Err(err),
-                Err(_) => return Ok(0),
-            }
-        }
-        let available = self.current.get(self.offset..).unwrap_or_default();
-        let n = available.len().min(buf.len());
-        buf.get_mut(..n)
-            .unwrap_or_default()
-            .copy_from_slice(available.get(..n).unwrap_or_default());
-        self.offset += n;
-        Ok(n)
-    }
-}
-
 /// Extracts the tar read from `input` and records its tar-split metadata; returns the size.
 fn apply_from(
-    input: &mut ChannelReader,
+    input: &mut ChunkReader,
     set: &WriteSet,
     driver: &dyn Driver,
     cache_id: &str,

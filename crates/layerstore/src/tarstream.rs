@@ -60,10 +60,26 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// The reading end of the worker's channel.
 pub(crate) struct Chunks {
+    reader: ChunkReader,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// Reads the chunks a producer sends through a channel, in order; the producer hanging up
+/// is the end of the stream, and an error it sends is the last read.
+pub(crate) struct ChunkReader {
     receiver: Option<Receiver<io::Result<Vec<u8>>>>,
     current: Vec<u8>,
     offset: usize,
-    worker: Option<JoinHandle<()>>,
+}
+
+impl ChunkReader {
+    pub(crate) fn new(receiver: Receiver<io::Result<Vec<u8>>>) -> ChunkReader {
+        ChunkReader {
+            receiver: Some(receiver),
+            current: Vec::new(),
+            offset: 0,
+        }
+    }
 }
 
 impl Chunks {
@@ -105,9 +121,7 @@ impl Chunks {
             }
         });
         Chunks {
-            receiver: Some(receiver),
-            current: Vec::new(),
-            offset: 0,
+            reader: ChunkReader::new(receiver),
             worker: Some(worker),
         }
     }
@@ -131,9 +145,7 @@ impl Chunks {
             }
         });
         Chunks {
-            receiver: Some(receiver),
-            current: Vec::new(),
-            offset: 0,
+            reader: ChunkReader::new(receiver),
             worker: Some(worker),
         }
     }
@@ -176,6 +188,12 @@ impl std::io::Write for ChannelWriter {
 
 impl Read for Chunks {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.offset >= self.current.len() {
             let Some(receiver) = &self.receiver else {
                 return Ok(0);
@@ -190,7 +208,7 @@ impl Read for Chunks {
                     return Err(err);
                 }
                 Err(_) => {
-                    // The worker finished and hung up: the end of the tar.
+                    // The producer finished and hung up: the end of the stream.
                     self.receiver = None;
                     return Ok(0);
                 }
@@ -210,7 +228,7 @@ impl Drop for Chunks {
     fn drop(&mut self) {
         // Hanging up makes the worker's next send fail, so it stops; wait for it so no thread
         // outlives the stream.
-        self.receiver = None;
+        self.reader.receiver = None;
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
