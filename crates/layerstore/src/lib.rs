@@ -1,7 +1,43 @@
-//! Docker's layer store (being built; see the issue tracker).
+//! Docker's layer store: the read-only layers an image is made of, and the read-write layers
+//! a container writes to.
 //!
-//! Layers are identified by their DiffID (the digest of the uncompressed tar) and by their
-//! ChainID (the identity of the layer together with all its parents).
+//! A layer is registered from its uncompressed tar in one streaming pass: the bytes are
+//! hashed for its DiffID, recorded as tar-split metadata (everything in the tar that is not
+//! file content, so the exact tar can be rebuilt later), and applied by a storage driver
+//! ([`driver::Vfs`], [`driver::Overlay2`]) with Docker's whiteout rules. A layer is known by its
+//! ChainID, which identifies it together with every layer below it, and lives as long as
+//! something holds a reference to it. Nothing in a layer tar can write outside the layer.
+//!
+//! ```
+//! use std::io::Read;
+//! use imgsvc_layerstore::{ChainId, DiffId, LayerStore, driver::Vfs};
+//!
+//! let root = tempfile::tempdir()?;
+//! let driver = Vfs::open(root.path().join("vfs"))?;
+//! let store = LayerStore::open(root.path().join("image/vfs/layerdb"), Box::new(driver))?;
+//!
+//! // A one-file layer tar.
+//! let mut builder = tar::Builder::new(Vec::new());
+//! let mut header = tar::Header::new_ustar();
+//! header.set_size(6);
+//! header.set_mode(0o644);
+//! header.set_cksum();
+//! builder.append_data(&mut header, "etc/motd", &b"hello\n"[..])?;
+//! let tar = builder.into_inner()?;
+//!
+//! let layer = store.register(&tar[..], None)?;
+//! assert_eq!(layer.diff_id(), DiffId::new(imgsvc_digest::Digest::from_bytes(&tar)));
+//! assert_eq!(layer.chain_id(), ChainId::new(layer.diff_id().digest())); // a base layer
+//!
+//! // The exact tar comes back, verified against the DiffID as it streams.
+//! let mut rebuilt = Vec::new();
+//! store.tar_stream(&layer)?.read_to_end(&mut rebuilt)?;
+//! assert_eq!(rebuilt, tar);
+//!
+//! // The last reference goes: the layer is deleted.
+//! assert_eq!(store.release(layer)?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
