@@ -44,20 +44,7 @@ pub enum Whiteouts {
     },
 }
 
-/// The kind of a tar entry, as the appliers need it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Regular,
-    Hardlink,
-    Symlink,
-    Char,
-    Block,
-    Directory,
-    Fifo,
-    /// A PAX global header: no file, ignored as Docker ignores it.
-    GlobalHeader,
-    Other(u8),
-}
+pub(crate) use crate::tar::Kind;
 
 /// One tar entry's header, as the appliers need it.
 #[derive(Debug, Clone)]
@@ -237,7 +224,7 @@ impl Applier {
         body: &mut dyn Read,
         ordinal: Option<u64>,
     ) -> Result<bool, ApplyError> {
-        if item.kind == Kind::GlobalHeader {
+        if item.kind == Kind::PaxGlobal {
             return Ok(false);
         }
         let path = match LocalPath::clean(item.name) {
@@ -326,7 +313,7 @@ impl Applier {
                 0,
             )
             .map_err(io_err("create the FIFO", item.name))?,
-            Kind::GlobalHeader => {}
+            Kind::PaxGlobal => {}
             Kind::Other(flag) => {
                 return Err(ApplyError::UnhandledType {
                     name: lossy(item.name),
@@ -361,46 +348,31 @@ impl Applier {
         item: &Item<'_>,
     ) -> Result<(), ApplyError> {
         let opaque = path.base() == WHITEOUT_OPAQUE;
+        if !opaque && (hidden.is_empty() || hidden == b"." || hidden == b"..") {
+            return Err(ApplyError::InvalidWhiteout {
+                name: lossy(item.name),
+            });
+        }
         match self.whiteouts {
             Whiteouts::Delete if opaque => {
                 let dir_path = path.to_bytes();
                 let dir_prefix = dir_path
                     .get(..dir_path.len().saturating_sub(WHITEOUT_OPAQUE.len()))
                     .unwrap_or_default();
-                let dir = rustix::fs::openat(
-                    parent,
-                    c".",
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(io_err("open", item.name))?;
-                let mut doomed = Vec::new();
-                for entry in rustix::fs::Dir::read_from(&dir).map_err(io_err("list", item.name))? {
-                    let entry = entry.map_err(io_err("list", item.name))?;
-                    let name = entry.file_name().to_bytes();
-                    if name == b"." || name == b".." {
-                        continue;
-                    }
-                    let child = [dir_prefix, name].concat();
-                    if !self.unpacked.contains(&child) {
-                        doomed.push(name.to_vec());
-                    }
-                }
+                let (_, names) = open_and_list(parent, b".").map_err(io_err("list", item.name))?;
+                let doomed: Vec<Vec<u8>> = names
+                    .into_iter()
+                    .filter(|name| !self.unpacked.contains(&[dir_prefix, name].concat()))
+                    .collect();
                 for name in doomed {
                     self.remove_keeping(parent, &name)
                         .map_err(io_err("remove", item.name))?;
                 }
                 Ok(())
             }
-            Whiteouts::Delete => {
-                if hidden.is_empty() || hidden == b"." || hidden == b".." {
-                    return Err(ApplyError::InvalidWhiteout {
-                        name: lossy(item.name),
-                    });
-                }
-                self.remove_keeping(parent, hidden)
-                    .map_err(io_err("remove", item.name))
-            }
+            Whiteouts::Delete => self
+                .remove_keeping(parent, hidden)
+                .map_err(io_err("remove", item.name)),
             Whiteouts::Overlay { opaque_xattr } if opaque => {
                 let dir = rustix::fs::openat(
                     parent,
@@ -413,11 +385,6 @@ impl Applier {
                     .map_err(io_err("mark opaque", item.name))
             }
             Whiteouts::Overlay { .. } => {
-                if hidden.is_empty() || hidden == b"." || hidden == b".." {
-                    return Err(ApplyError::InvalidWhiteout {
-                        name: lossy(item.name),
-                    });
-                }
                 match rustix::fs::statat(parent, hidden, AtFlags::SYMLINK_NOFOLLOW) {
                     Ok(_) => self
                         .remove_keeping(parent, hidden)

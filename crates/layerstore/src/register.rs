@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Read};
 
 use imgsvc_digest::Digester;
 
-use crate::apply::{Item, Kind};
+use crate::apply::Item;
 use crate::diff::{LayerDiff, NextEntry};
 use crate::driver::Driver;
 use crate::layerdb::WriteSet;
@@ -139,17 +139,7 @@ fn apply_from(
 fn item(header: &Header) -> Item<'_> {
     Item {
         name: &header.path,
-        kind: match header.kind {
-            tar::Kind::Regular => Kind::Regular,
-            tar::Kind::Hardlink => Kind::Hardlink,
-            tar::Kind::Symlink => Kind::Symlink,
-            tar::Kind::Char => Kind::Char,
-            tar::Kind::Block => Kind::Block,
-            tar::Kind::Directory => Kind::Directory,
-            tar::Kind::Fifo => Kind::Fifo,
-            tar::Kind::PaxGlobal => Kind::GlobalHeader,
-            tar::Kind::Other(flag) => Kind::Other(flag),
-        },
+        kind: header.kind,
         mode: header.mode,
         uid: header.uid,
         gid: header.gid,

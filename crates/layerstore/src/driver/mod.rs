@@ -28,8 +28,11 @@ pub trait Driver: Send + Sync + fmt::Debug {
     /// Creates a read-only layer `id` on top of `parent`.
     fn create(&self, id: &str, parent: Option<&str>) -> Result<(), Error>;
 
-    /// Creates a read-write layer `id` on top of `parent`.
-    fn create_read_write(&self, id: &str, parent: Option<&str>) -> Result<(), Error>;
+    /// Creates a read-write layer `id` on top of `parent`; by default as [`create`](Self::create)
+    /// does (both drivers here keep read-only and read-write layers alike).
+    fn create_read_write(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
+        self.create(id, parent)
+    }
 
     /// Removes layer `id` and its files; a missing layer is not an error.
     fn remove(&self, id: &str) -> Result<(), Error>;

@@ -168,10 +168,6 @@ impl Driver for Overlay2 {
         self.create_layer(id, parent)
     }
 
-    fn create_read_write(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
-        self.create_layer(id, parent)
-    }
-
     fn remove(&self, id: &str) -> Result<(), Error> {
         let dir = self.layer_dir(id)?;
         let merged = dir.join("merged");

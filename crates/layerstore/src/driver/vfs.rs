@@ -86,10 +86,6 @@ impl Driver for Vfs {
         self.create_layer(id, parent)
     }
 
-    fn create_read_write(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
-        self.create_layer(id, parent)
-    }
-
     fn remove(&self, id: &str) -> Result<(), Error> {
         crate::layerdb::remove_all(&self.dir(id)?)
     }
