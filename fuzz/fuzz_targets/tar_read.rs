@@ -4,7 +4,6 @@
 //! the input exactly.
 #![no_main]
 
-use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
 use imgsvc_layerstore::tar::Reader;
@@ -13,7 +12,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut reader = Reader::with_observer(data, Packer::new(Vec::new()));
-    let mut files: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+    // Contents of the entries with data, in archive order: the order in which the assembler
+    // asks for them (names may repeat, so they are not looked up by name).
+    let mut files: Vec<Vec<u8>> = Vec::new();
     loop {
         let mut entry = match reader.next_entry() {
             Ok(Some(entry)) => entry,
@@ -46,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
             }
             content = file;
         }
-        files.insert(header.path.clone(), content);
+        if header.size > 0 {
+            files.push(content);
+        }
     }
     assert!(reader.is_finished());
     assert_eq!(
@@ -58,10 +61,9 @@ fuzz_target!(|data: &[u8]| {
     let metadata = packer.finish().expect("writing to memory cannot fail");
 
     let mut rebuilt = Vec::new();
-    tarsplit::assemble(Unpacker::new(&metadata[..]), |file: &FileEntry| {
-        Ok(Cursor::new(
-            files.get(&file.name).cloned().unwrap_or_default(),
-        ))
+    let mut contents = files.into_iter();
+    tarsplit::assemble(Unpacker::new(&metadata[..]), |_: &FileEntry| {
+        Ok(Cursor::new(contents.next().unwrap_or_default()))
     })
     .read_to_end(&mut rebuilt)
     .expect("the recorded metadata and data reassemble");
