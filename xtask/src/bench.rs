@@ -44,33 +44,69 @@ impl Settings {
     };
 }
 
-/// Parses `[--quick]` and runs every benchmark.
+/// The groups of benchmarks, for `--only`.
+const GROUPS: [&str; 3] = ["criterion", "digest", "layers"];
+
+/// Parses `[--quick] [--only GROUP]` and runs the benchmarks (all groups by default).
 pub(crate) fn run(args: &[String]) -> Result<()> {
-    let settings = match args {
-        [] => Settings::FULL,
-        [flag] if flag == "--quick" => Settings::QUICK,
-        _ => return Err(format!("usage: `cargo xtask bench [--quick]`, got {args:?}").into()),
+    let usage = || {
+        format!(
+            "usage: `cargo xtask bench [--quick] [--only {}]`, got {args:?}",
+            GROUPS.join("|")
+        )
     };
-    criterion(&settings)?;
-
-    let digestsum = build_digestsum()?;
-    let file = cmd::target_dir()?
-        .join("xtask-bench")
-        .join(input_name(settings.input_bytes));
-    input::ensure_random_file(&file, settings.input_bytes)?;
-
-    for mut comparison in comparisons(&digestsum, &file, settings.input_bytes) {
-        let outcome = comparison.run(settings.runs)?;
-        report::print(&comparison, &outcome);
+    let mut settings = Settings::FULL;
+    let mut only: Option<&str> = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--quick" => settings = Settings::QUICK,
+            "--only" => match rest.next() {
+                Some(group) if GROUPS.contains(&group.as_str()) => only = Some(group),
+                _ => return Err(usage().into()),
+            },
+            _ => return Err(usage().into()),
+        }
     }
+    let wanted = |group: &str| only.is_none_or(|only| only == group);
+    if wanted("criterion") {
+        criterion(&settings)?;
+    }
+    if wanted("digest") {
+        let digestsum = build_digestsum()?;
+        let file = cmd::target_dir()?
+            .join("xtask-bench")
+            .join(input_name(settings.input_bytes));
+        input::ensure_random_file(&file, settings.input_bytes)?;
+        for mut comparison in comparisons(&digestsum, &file, settings.input_bytes) {
+            let outcome = comparison.run(settings.runs)?;
+            report::print(&comparison, &outcome);
+        }
+    }
+    if wanted("layers") {
+        layer_comparisons(&settings)?;
+    }
+    Ok(())
+}
 
+/// Registering a layer of real files against GNU tar extracting it, and rebuilding its tar
+/// against GNU tar archiving the files, on both drivers.
+fn layer_comparisons(settings: &Settings) -> Result<()> {
     let layer = layers::build_layer_tool()?;
     let scratch = cmd::target_dir()?.join("xtask-bench").join("layers");
     let (tar, bytes) = layers::ensure_usr_tar(&cmd::target_dir()?.join("xtask-bench"))?;
+    // Every extraction runs on a fresh filesystem (see `layers::register`).
+    let mut outcomes = Vec::new();
     for driver in ["vfs", "overlay2"] {
         let mut comparison = layers::register(&layer, &tar, &scratch, driver, bytes);
-        let outcome = comparison.run(settings.runs)?;
-        report::print(&comparison, &outcome);
+        let outcome = comparison.run(settings.runs);
+        outcomes.push((comparison, outcome));
+    }
+    layers::clean_runs(&scratch)?;
+    for (comparison, outcome) in outcomes {
+        report::print(&comparison, &outcome?);
+    }
+    for driver in ["vfs", "overlay2"] {
         let mut comparison = layers::tar_stream(&layer, &tar, &scratch, driver, bytes)?;
         let outcome = comparison.run(settings.runs)?;
         report::print(&comparison, &outcome);

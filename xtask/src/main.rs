@@ -25,9 +25,10 @@ Commands:
                                plus doctests), rustdoc with -D warnings
   fuzz --smoke [--seconds N]   build every fuzz target, run each for N seconds (default 20)
   fuzz <target> [args...]      run one fuzz target unbounded: `cargo fuzz run <target> args...`
-  bench [--quick]              criterion benches, then whole-command comparisons such as
+  bench [--quick] [--only G]   criterion benches, then whole-command comparisons such as
                                `sha256sum` against `digestsum` on a 1 GiB file
-                               (--quick: criterion --quick, 256 MiB, 3 runs)
+                               (--quick: criterion --quick, 256 MiB, 3 runs;
+                               --only criterion|digest|layers: one group)
   help                         print this text
 ";
 

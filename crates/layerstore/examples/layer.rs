@@ -10,7 +10,8 @@
 //! from standard input.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -53,7 +54,12 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         "tar-stream" => {
             let chain_id: ChainId = target.parse()?;
             let layer = store.get(chain_id)?;
-            io::copy(&mut store.tar_stream(&layer)?, &mut io::stdout().lock())?;
+            // Straight to the standard output's descriptor in large writes (the locked
+            // stdout handle is line-buffered, which costs a scan for newlines in binary data).
+            let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+            let mut out = io::BufWriter::with_capacity(1 << 20, stdout);
+            io::copy(&mut store.tar_stream(&layer)?, &mut out)?;
+            out.flush()?;
             // The handle is not released: a layer whose last reference goes is deleted, and
             // this tool only reads.
             Ok(())

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
 use rustix::io::Errno;
 
+use crate::file_writer::{FileWriter, Finish, PIECE};
 use crate::resolve::{LocalPath, create_dirs_in, open_dir_in};
 
 /// The prefix of a whiteout file's name.
@@ -160,6 +161,8 @@ pub(crate) struct Applier {
     parent_cache: Option<(Vec<Vec<u8>>, OwnedFd)>,
     /// Set when the current entry removed something (the cache must not be kept).
     tree_changed: bool,
+    /// Writes regular files' data and metadata on a second thread.
+    files: FileWriter,
 }
 
 impl Applier {
@@ -187,6 +190,7 @@ impl Applier {
             written: HashMap::new(),
             parent_cache: None,
             tree_changed: false,
+            files: FileWriter::default(),
         })
     }
 
@@ -274,15 +278,18 @@ impl Applier {
         // directories (nearly every entry) try to create first and look only on a clash.
         if !matches!(item.kind, Kind::Regular | Kind::Directory) {
             match rustix::fs::statat(parent, base, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(_) => self
-                    .remove_keeping(parent, base)
-                    .map_err(io_err("replace", item.name))?,
+                Ok(_) => {
+                    self.files.barrier()?;
+                    self.remove_keeping(parent, base)
+                        .map_err(io_err("replace", item.name))?;
+                }
                 Err(Errno::NOENT) => {}
                 Err(err) => return Err(io_err("inspect", item.name)(err)),
             }
         }
 
         let mut is_link_to_symlink = false;
+        let mut metadata_set = false;
         match item.kind {
             Kind::Directory => {
                 match rustix::fs::mkdirat(parent, base, Mode::from_raw_mode(0o755)) {
@@ -291,6 +298,7 @@ impl Applier {
                         let stat = rustix::fs::statat(parent, base, AtFlags::SYMLINK_NOFOLLOW)
                             .map_err(io_err("inspect", item.name))?;
                         if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+                            self.files.barrier()?;
                             self.remove_keeping(parent, base)
                                 .map_err(io_err("replace", item.name))?;
                             rustix::fs::mkdirat(parent, base, Mode::from_raw_mode(0o755))
@@ -300,7 +308,7 @@ impl Applier {
                     Err(err) => return Err(io_err("create the directory", item.name)(err)),
                 }
             }
-            Kind::Regular => self.write_file(parent, base, item, body, ordinal)?,
+            Kind::Regular => metadata_set = self.write_file(parent, base, item, body, ordinal)?,
             Kind::Hardlink => is_link_to_symlink = self.hardlink(parent, base, item)?,
             Kind::Symlink => rustix::fs::symlinkat(item.link, parent, base)
                 .map_err(io_err("create the symlink", item.name))?,
@@ -321,13 +329,16 @@ impl Applier {
                 });
             }
         }
-        self.set_metadata(parent, base, path, item, is_link_to_symlink)?;
+        if !metadata_set {
+            self.set_metadata(parent, base, path, item, is_link_to_symlink)?;
+        }
         self.unpacked.insert(whole);
         Ok(item.kind == Kind::Regular)
     }
 
     /// Finishes: applies directory times and returns the layer size (sum of header sizes).
-    pub(crate) fn finish(self) -> Result<u64, ApplyError> {
+    pub(crate) fn finish(mut self) -> Result<u64, ApplyError> {
+        self.files.stop()?;
         for (path, times) in self.dir_times.iter().rev() {
             let Ok(parent) = open_dir_in(&self.root, path.parent()) else {
                 continue; // removed by a later entry
@@ -353,6 +364,8 @@ impl Applier {
                 name: lossy(item.name),
             });
         }
+        // What a whiteout removes or stashes must be completely written first.
+        self.files.barrier()?;
         match self.whiteouts {
             Whiteouts::Delete if opaque => {
                 let dir_path = path.to_bytes();
@@ -403,6 +416,8 @@ impl Applier {
         }
     }
 
+    /// Creates and writes a regular file; says whether its metadata is taken care of (it is
+    /// when the file went to the writer thread).
     fn write_file(
         &mut self,
         parent: &OwnedFd,
@@ -410,7 +425,7 @@ impl Applier {
         item: &Item<'_>,
         body: &mut dyn Read,
         ordinal: Option<u64>,
-    ) -> Result<(), ApplyError> {
+    ) -> Result<bool, ApplyError> {
         let create = || {
             rustix::fs::openat(
                 parent,
@@ -421,6 +436,7 @@ impl Applier {
         };
         let fd = match create() {
             Err(Errno::EXIST) => {
+                self.files.barrier()?;
                 self.remove_keeping(parent, base)
                     .map_err(io_err("replace", item.name))?;
                 create()
@@ -435,15 +451,55 @@ impl Applier {
             self.written.insert((stat.st_dev, stat.st_ino), ordinal);
         }
         let mut file = File::from(fd);
-        let written = match item.sparse {
-            None => copy_body(body, &mut file).map(|_| ()),
-            Some(sparse) => write_sparse(body, &mut file, sparse),
+        if let Some(sparse) = item.sparse {
+            write_sparse(body, &mut file, sparse).map_err(|source| ApplyError::Io {
+                action: "write",
+                name: lossy(item.name),
+                source,
+            })?;
+            return Ok(false);
+        }
+        let owner = if self.privileged {
+            let (Ok(uid), Ok(gid)) = (u32::try_from(item.uid), u32::try_from(item.gid)) else {
+                return Err(io_err("chown", item.name)(Errno::INVAL));
+            };
+            Some((uid, gid))
+        } else {
+            None
         };
-        written.map_err(|source| ApplyError::Io {
-            action: "write",
-            name: lossy(item.name),
-            source,
-        })
+        let finish = Finish {
+            name: item.name.to_vec(),
+            owner,
+            mode: item.mode,
+            xattrs: item.xattrs.to_vec(),
+            times: timestamps(item),
+        };
+        // The data goes over in pieces, read here (the tar is read on this thread).
+        let mut remaining = item.size;
+        let mut start = Some((file, finish));
+        loop {
+            let want = remaining.min(PIECE as u64);
+            let mut data = Vec::with_capacity(usize::try_from(want).unwrap_or(PIECE));
+            (&mut *body)
+                .take(want)
+                .read_to_end(&mut data)
+                .map_err(|source| ApplyError::Io {
+                    action: "write",
+                    name: lossy(item.name),
+                    source,
+                })?;
+            let got = data.len() as u64;
+            remaining -= got.min(remaining);
+            // A body shorter than its header says ends here (the tar reader reports why).
+            let last = remaining == 0 || got < want;
+            match start.take() {
+                Some((file, finish)) => self.files.start(file, finish, data, last)?,
+                None => self.files.more(data, last)?,
+            }
+            if last {
+                return Ok(true);
+            }
+        }
     }
 
     /// Creates a hardlink; says whether its target is a symlink (whose metadata is not
@@ -463,6 +519,9 @@ impl Applier {
                 });
             }
         };
+        // The target must be finished before it gets a second name (whose metadata is set
+        // after it, on the same inode).
+        self.files.barrier()?;
         let target_dir = open_dir_in(&self.root, target.parent())
             .map_err(io_err("find the hardlink target of", item.name))?;
         let stat = rustix::fs::statat(&target_dir, target.base(), AtFlags::SYMLINK_NOFOLLOW)
@@ -709,10 +768,28 @@ fn write_sparse(
 
 /// Copies a body with a large buffer (bodies are streamed, never held whole).
 fn copy_body(body: &mut dyn Read, out: &mut File) -> io::Result<u64> {
-    let mut buffer = vec![0u8; 256 << 10];
+    thread_local! {
+        // One buffer per applying thread: a fresh zeroed 256 KiB per file would cost more
+        // than copying a small file does.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            if buffer.is_empty() {
+                buffer.resize(256 << 10, 0);
+            }
+            copy_with(body, out, &mut buffer)
+        }
+        // Only if a copy were nested in another on this thread.
+        Err(_) => copy_with(body, out, &mut vec![0u8; 64 << 10]),
+    })
+}
+
+/// Copies `body` to `out` through `buffer`.
+fn copy_with(body: &mut dyn Read, out: &mut File, buffer: &mut [u8]) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
-        let n = match body.read(&mut buffer) {
+        let n = match body.read(buffer) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -947,5 +1024,75 @@ mod tests {
         .expect("applying");
         assert_eq!(fs::read(root.join("x")).expect("read"), b"now a file");
         assert!(root.join("d/kept").exists());
+    }
+
+    /// Files are written on a second thread: big files in several pieces, and everything
+    /// that needs a finished file (a hardlink's own metadata, an overwrite, a whiteout of
+    /// it, stashing its data) sees it finished.
+    #[test]
+    fn files_written_on_the_second_thread_are_finished_when_later_entries_need_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, root) = layer();
+        let stash = dir.path().join("stash");
+        let big: Vec<u8> = (0..3 * PIECE + 17).map(|i| (i % 251) as u8).collect();
+        let first: Vec<u8> = (0..2 * PIECE).map(|i| (i % 13) as u8).collect();
+        let mut big_item = file("big", &big);
+        big_item.0.mode = 0o4750;
+        big_item.0.mtime = (1_000_000_000, 5);
+        let mut link = item("link", Kind::Hardlink);
+        link.link = b"big";
+        link.mode = 0o4750;
+        link.mtime = (1_000_000_000, 5);
+        let items = [
+            big_item,
+            (link, &b""[..]),
+            file("dup", &first),
+            file("dup", b"final"),
+            file("gone", &big),
+            (item(".wh.gone", Kind::Regular), &b""[..]),
+        ];
+        let mut applier = Applier::new(&root, Whiteouts::Delete)
+            .expect("an applier")
+            .with_stash(stash.clone());
+        for (it, body) in &items {
+            let mut body = *body;
+            applier.apply(it, &mut body).expect("applying");
+        }
+        applier.finish().expect("finishing");
+
+        assert_eq!(fs::read(root.join("big")).expect("read"), big);
+        let meta = fs::metadata(root.join("link")).expect("stat");
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o4750);
+        assert_eq!(
+            meta.modified().expect("mtime"),
+            std::time::UNIX_EPOCH + std::time::Duration::new(1_000_000_000, 5)
+        );
+        assert_eq!(fs::read(root.join("dup")).expect("read"), b"final");
+        assert!(!root.join("gone").exists());
+        // Entries with data are numbered 0 (big), 1 (first dup), 2 (final dup), 3 (gone).
+        assert_eq!(
+            fs::read(stash.join("1")).expect("the first dup, stashed"),
+            first
+        );
+        assert_eq!(
+            fs::read(stash.join("3")).expect("the removed file, stashed"),
+            big
+        );
+    }
+
+    #[test]
+    fn an_error_on_the_second_thread_is_reported_with_the_name() {
+        let (_dir, root) = layer();
+        let mut applier = Applier::new(&root, Whiteouts::Delete).expect("an applier");
+        // An attribute name longer than the kernel takes fails there (ERANGE), not here.
+        let xattrs = [([b"user.".as_slice(), &[b'a'; 300]].concat(), b"v".to_vec())];
+        let (mut it, body) = file("odd", b"data");
+        it.xattrs = &xattrs;
+        let outcome = applier
+            .apply(&it, &mut &body[..])
+            .and_then(|()| applier.finish());
+        let err = outcome.expect_err("an attribute the kernel refuses");
+        assert!(err.to_string().contains("\"odd\""), "{err}");
+        assert!(err.to_string().contains("extended attributes"), "{err}");
     }
 }

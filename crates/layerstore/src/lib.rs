@@ -49,6 +49,7 @@ mod diff;
 mod diffstream;
 pub mod driver;
 mod error;
+mod file_writer;
 mod id;
 mod layer;
 mod layerdb;

@@ -11,7 +11,7 @@ use crate::driver::Driver;
 use crate::layerdb::WriteSet;
 use crate::tar::{self, Header};
 use crate::tarsplit::Packer;
-use crate::tarstream::ChunkReader;
+use crate::tarstream::{ChunkReader, ChunkSender, chunk_pipe};
 use crate::{DiffId, Error};
 
 /// What registering a tar produced.
@@ -32,9 +32,8 @@ pub(crate) fn apply(
     // The input is read and hashed on a second thread, so hashing overlaps with extraction;
     // the two exchange a few chunks through a bounded channel.
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        let (sender, mut input) = chunk_pipe();
         let hasher = scope.spawn(move || read_and_hash(tar, &sender));
-        let mut input = ChunkReader::new(receiver);
         let size = apply_from(&mut input, set, driver, cache_id, parent);
         // Hang up (so the reader thread stops if extraction ended early), then collect it.
         drop(input);
@@ -50,13 +49,10 @@ pub(crate) fn apply(
 
 /// Reads `tar` to its end in chunks, hashing them and sending them on; the digest of all of
 /// it, or the first read error (which is also sent, to stop extraction).
-fn read_and_hash(
-    mut tar: impl Read,
-    sender: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
-) -> Result<imgsvc_digest::Digest, Error> {
+fn read_and_hash(mut tar: impl Read, sender: &ChunkSender) -> Result<imgsvc_digest::Digest, Error> {
     let mut digester = Digester::default();
     loop {
-        let mut chunk = vec![0u8; 256 << 10];
+        let mut chunk = sender.read_buffer();
         let n = loop {
             match tar.read(&mut chunk) {
                 Ok(n) => break n,

@@ -164,6 +164,12 @@ impl LayerStore {
     /// Registers a layer from its uncompressed tar on top of `parent`, reading the tar once.
     /// If a layer with the resulting ChainID exists, the new copy is discarded and a new
     /// reference to the existing layer is returned.
+    ///
+    /// Three threads share the work: one reads the tar and hashes it (the DiffID), one
+    /// parses it, records the tar-split metadata and creates the entries, and one writes
+    /// the regular files' contents and metadata. They hand each other a few bounded
+    /// buffers (at most a few MiB in flight); nothing is held whole in memory. The layer's
+    /// files are synced to disk before the layer is committed.
     pub fn register(&self, tar: impl Read + Send, parent: Option<ChainId>) -> Result<Layer, Error> {
         self.register_inner(tar, parent, None)
     }

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::fd::OwnedFd;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use imgsvc_digest::VerifyingReader;
@@ -55,7 +55,7 @@ impl Read for TarStream {
 }
 
 /// How many bytes the worker hands over at a time, and how many chunks may wait.
-const CHUNK: usize = 256 << 10;
+pub(crate) const CHUNK: usize = 256 << 10;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// The reading end of the worker's channel.
@@ -68,27 +68,75 @@ pub(crate) struct Chunks {
 /// is the end of the stream, and an error it sends is the last read.
 pub(crate) struct ChunkReader {
     receiver: Option<Receiver<io::Result<Vec<u8>>>>,
+    /// Where read chunks go back to the producer, to be filled again.
+    recycle: Sender<Vec<u8>>,
     current: Vec<u8>,
     offset: usize,
 }
 
-impl ChunkReader {
-    pub(crate) fn new(receiver: Receiver<io::Result<Vec<u8>>>) -> ChunkReader {
+/// The producing end of a chunk pipe: hands out empty buffers (used ones coming back from
+/// the reader, so the same few buffers circulate and nothing is allocated or zeroed per
+/// chunk) and sends filled ones.
+pub(crate) struct ChunkSender {
+    sender: SyncSender<io::Result<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
+}
+
+/// A bounded pipe of chunks from a producer thread to a reader.
+pub(crate) fn chunk_pipe() -> (ChunkSender, ChunkReader) {
+    let (sender, receiver) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (recycle, recycled) = channel();
+    (
+        ChunkSender { sender, recycled },
         ChunkReader {
             receiver: Some(receiver),
+            recycle,
             current: Vec::new(),
             offset: 0,
+        },
+    )
+}
+
+impl ChunkSender {
+    /// An empty buffer with room for a chunk.
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        match self.recycled.try_recv() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                buffer
+            }
+            Err(_) => Vec::with_capacity(CHUNK),
         }
     }
+
+    /// A buffer of exactly `CHUNK` bytes to read into (zeroed only when newly allocated).
+    pub(crate) fn read_buffer(&self) -> Vec<u8> {
+        match self.recycled.try_recv() {
+            Ok(mut buffer) => {
+                buffer.resize(CHUNK, 0);
+                buffer
+            }
+            Err(_) => vec![0; CHUNK],
+        }
+    }
+
+    /// Sends a chunk or the error that ends the stream; fails if the reader went away.
+    pub(crate) fn send(&self, chunk: io::Result<Vec<u8>>) -> Result<(), ReaderGone> {
+        self.sender.send(chunk).map_err(|_| ReaderGone)
+    }
 }
+
+/// The reader of a chunk pipe hung up.
+#[derive(Debug)]
+pub(crate) struct ReaderGone;
 
 impl Chunks {
     /// Starts a worker that reads `source` and sends it in chunks.
     fn spawn(mut source: impl Read + Send + 'static) -> Chunks {
-        let (sender, receiver) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let (sender, reader) = chunk_pipe();
         let worker = std::thread::spawn(move || {
             loop {
-                let mut chunk = vec![0u8; CHUNK];
+                let mut chunk = sender.read_buffer();
                 let mut filled = 0;
                 let result = loop {
                     match source.read(chunk.get_mut(filled..).unwrap_or_default()) {
@@ -121,7 +169,7 @@ impl Chunks {
             }
         });
         Chunks {
-            reader: ChunkReader::new(receiver),
+            reader,
             worker: Some(worker),
         }
     }
@@ -133,19 +181,19 @@ impl Chunks {
     pub(crate) fn spawn_writer(
         produce: impl FnOnce(&mut dyn std::io::Write) -> io::Result<()> + Send + 'static,
     ) -> Chunks {
-        let (sender, receiver) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let (sender, reader) = chunk_pipe();
         let worker = std::thread::spawn(move || {
             let mut writer = ChannelWriter {
-                sender: sender.clone(),
-                buffer: Vec::with_capacity(CHUNK),
+                buffer: sender.buffer(),
+                sender,
             };
             let result = produce(&mut writer).and_then(|()| writer.flush_chunk());
             if let Err(err) = result {
-                let _ = sender.send(Err(err));
+                let _ = writer.sender.send(Err(err));
             }
         });
         Chunks {
-            reader: ChunkReader::new(receiver),
+            reader,
             worker: Some(worker),
         }
     }
@@ -153,7 +201,7 @@ impl Chunks {
 
 /// The writing end: fills chunks and sends them.
 struct ChannelWriter {
-    sender: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    sender: ChunkSender,
     buffer: Vec<u8>,
 }
 
@@ -162,7 +210,7 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buffer, self.sender.buffer());
         self.sender
             .send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader went away"))
@@ -200,7 +248,11 @@ impl Read for ChunkReader {
             };
             match receiver.recv() {
                 Ok(Ok(chunk)) => {
-                    self.current = chunk;
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    if used.capacity() >= CHUNK {
+                        // The producer may have finished already: then it is simply freed.
+                        let _ = self.recycle.send(used);
+                    }
                     self.offset = 0;
                 }
                 Ok(Err(err)) => {

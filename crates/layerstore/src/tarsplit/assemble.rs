@@ -5,7 +5,7 @@ use std::io::{self, Read};
 
 use super::entry::{Entry, FileEntry};
 use super::error::Problem;
-use super::{CRC64, Error};
+use super::{Crc64, Error};
 use crate::tar::{SparseRegion, error_snippet};
 
 /// The size of the buffer used to skip the holes of sparse files.
@@ -96,7 +96,7 @@ struct FileCopy<T> {
     position: u64,
     /// Bytes copied into the stream so far.
     copied: u64,
-    crc: crc::Digest<'static, u64, crc::Table<16>>,
+    crc: Crc64,
 }
 
 impl<I, F, T> Read for Assembler<I, F, T>
@@ -182,7 +182,7 @@ where
                     region: 0,
                     position: 0,
                     copied: 0,
-                    crc: CRC64.digest(),
+                    crc: Crc64::new(),
                 }))
             }
         };
@@ -281,7 +281,7 @@ impl<T: Read> FileCopy<T> {
                 }
             }
         }
-        let actual = std::mem::replace(&mut self.crc, CRC64.digest()).finalize();
+        let actual = std::mem::replace(&mut self.crc, Crc64::new()).finalize();
         match self.entry.crc {
             Some(expected) if expected == actual => Ok(()),
             expected => Err(self.integrity(Problem::Checksum {

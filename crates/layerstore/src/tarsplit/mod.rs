@@ -65,7 +65,49 @@ pub use error::{Error, Problem};
 pub use packer::{MAX_SEGMENT, Packer};
 pub use unpacker::{MAX_LINE, Unpacker};
 
-/// CRC-64 with Go's ISO table (`hash/crc64` with `crc64.ISO`), as tar-split checksums file
-/// data; slice-by-16 tables for speed.
-pub(crate) static CRC64: crc::Crc<u64, crc::Table<16>> =
-    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_GO_ISO);
+/// A running CRC-64 with Go's ISO polynomial (`hash/crc64` with `crc64.ISO`), as tar-split
+/// checksums file data. Carry-less multiplication (PCLMULQDQ, PMULL) where the processor has
+/// it: more than ten times the table-driven speed, so checksumming costs next to nothing.
+#[derive(Clone)]
+pub(crate) struct Crc64(crc_fast::Digest);
+
+impl Crc64 {
+    /// A checksum of nothing yet.
+    pub(crate) fn new() -> Crc64 {
+        Crc64(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64GoIso))
+    }
+
+    /// Adds `bytes`.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The checksum of everything added.
+    pub(crate) fn finalize(&self) -> u64 {
+        self.0.finalize()
+    }
+}
+
+impl std::fmt::Debug for Crc64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Crc64({:#018x})", self.finalize())
+    }
+}
+
+#[cfg(test)]
+mod crc_tests {
+    use super::Crc64;
+
+    #[test]
+    fn matches_the_table_driven_go_iso_crc_in_pieces() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let table = crc::Crc::<u64>::new(&crc::CRC_64_GO_ISO);
+        for split in [0, 1, 15, 16, 17, 255, 4096, 99_999, 100_000] {
+            let mut crc = Crc64::new();
+            crc.update(&data[..split]);
+            crc.update(&data[split..]);
+            assert_eq!(crc.finalize(), table.checksum(&data), "split at {split}");
+        }
+        assert_eq!(Crc64::new().finalize(), table.checksum(b""));
+    }
+}

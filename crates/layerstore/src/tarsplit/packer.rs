@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::CRC64;
+use super::Crc64;
 use super::entry::{Entry, FileEntry, encode_segment};
 use crate::tar::{Header, Observer, Sparse};
 
@@ -78,7 +78,7 @@ struct Current {
     name: Vec<u8>,
     size: u64,
     sparse: Option<Sparse>,
-    crc: crc::Digest<'static, u64, crc::Table<16>>,
+    crc: Crc64,
 }
 
 /// Construction
@@ -180,7 +180,7 @@ impl<W: Write> Observer for Packer<W> {
             name: header.path.clone(),
             size: header.size,
             sparse: header.sparse.clone(),
-            crc: CRC64.digest(),
+            crc: Crc64::new(),
         });
         Ok(())
     }
