@@ -1,0 +1,1 @@
+//! Talking to container registries the way Docker does (work in progress).

@@ -1,0 +1,1 @@
+//! Test support for imgsvc (work in progress).
