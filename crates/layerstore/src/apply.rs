@@ -69,6 +69,34 @@ pub(crate) struct Item<'a> {
 /// Why an entry could not be applied.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// use imgsvc_layerstore::{ApplyError, Error};
+/// // An entry that climbs out of the layer is refused, and nothing is registered.
+/// let mut builder = tar::Builder::new(Vec::new());
+/// let mut header = tar::Header::new_gnu();
+/// header.as_gnu_mut().ok_or("a GNU header")?.name[..9].copy_from_slice(b"../escape");
+/// header.set_size(0);
+/// header.set_mode(0o644);
+/// header.set_cksum();
+/// builder.append(&header, &[][..])?;
+/// let err = store.register(&builder.into_inner()?[..], None).unwrap_err();
+/// assert!(matches!(err, Error::Apply(ApplyError::Breakout { .. })), "{err}");
+/// assert!(store.map().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum ApplyError {
     /// The entry's name leaves the layer (`..` past the root) or holds a NUL byte.
     #[error("invalid entry name {name:?}: it points outside the layer")]

@@ -21,6 +21,16 @@ pub enum ChangeKind {
 
 /// One changed path, written from the layer's root (`/etc/hosts`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// ```
+/// use imgsvc_layerstore::{Change, ChangeKind};
+/// let change = Change { path: "/etc/hosts".into(), kind: ChangeKind::Modify };
+/// // Changes sort by path, as `docker diff` lists them.
+/// let mut changes = vec![change.clone(), Change { path: "/a".into(), kind: ChangeKind::Add }];
+/// changes.sort();
+/// assert_eq!(changes[1], change);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Change {
     /// The path, starting with `/`.
     pub path: PathBuf,

@@ -9,6 +9,33 @@ use crate::{ChainId, Error, Layer, LayerStore, RwLayer};
 
 /// A generated tar of a layer's changes; read it to the end. Deleted paths appear as
 /// `.wh.<name>` whiteouts. It is built on a worker thread from the mounted layer.
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// use std::io::Read;
+/// let base = store.register(&tar_of("etc/motd", b"hi\n")?[..], None)?;
+/// let container = store.create_rw_layer("c1", Some(base.chain_id()), Default::default())?;
+/// let rootfs = store.mount(&container)?;
+/// std::fs::remove_file(rootfs.join("etc/motd"))?;
+/// store.unmount(&container)?;
+/// let mut names = Vec::new();
+/// for entry in tar::Archive::new(store.rw_tar_stream(&container)?).entries()? {
+///     names.push(entry?.path()?.display().to_string());
+/// }
+/// assert!(names.contains(&"etc/.wh.motd".to_owned()), "{names:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DiffStream {
     inner: Chunks,
 }
@@ -28,18 +55,85 @@ impl Read for DiffStream {
 /// Read-write layer contents
 impl LayerStore {
     /// What the read-write layer changed relative to its init layer (or its parent).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use imgsvc_layerstore::ChangeKind;
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// std::fs::write(store.mount(&container)?.join("new"), b"1")?;
+    /// store.unmount(&container)?;
+    /// let changes = store.rw_changes(&container)?;
+    /// assert_eq!((changes[0].path.as_os_str(), changes[0].kind), ("/new".as_ref(), ChangeKind::Add));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rw_changes(&self, layer: &RwLayer) -> Result<Vec<Change>, Error> {
         let below = self.rw_below(layer)?;
         self.driver().changes(&layer.mount_id, below.as_deref())
     }
 
     /// The size of what the read-write layer added or changed.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// std::fs::write(store.mount(&container)?.join("new"), [0u8; 4096])?;
+    /// store.unmount(&container)?;
+    /// assert!(store.rw_size(&container)? >= 4096);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rw_size(&self, layer: &RwLayer) -> Result<u64, Error> {
         let below = self.rw_below(layer)?;
         self.driver().diff_size(&layer.mount_id, below.as_deref())
     }
 
     /// The tar of the read-write layer's changes, with whiteouts for deletions.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use std::io::Read;
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// std::fs::write(store.mount(&container)?.join("new"), b"1")?;
+    /// store.unmount(&container)?;
+    /// let mut tar = Vec::new();
+    /// store.rw_tar_stream(&container)?.read_to_end(&mut tar)?;
+    /// // Registering the exported tar gives a layer holding the container's change.
+    /// let layer = store.register(&tar[..], None)?;
+    /// assert_eq!(layer.size(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rw_tar_stream(&self, layer: &RwLayer) -> Result<DiffStream, Error> {
         let below = self.rw_below(layer)?;
         self.diff_stream(layer.mount_id.clone(), below)
@@ -47,6 +141,32 @@ impl LayerStore {
 
     /// A generated tar of what `layer` and the layers between it and its ancestor `parent`
     /// changed (Docker's `TarStreamFrom`; not byte-identical to the registered tars).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use std::io::Read;
+    /// let base = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// let app = store.register(&tar_of("b", b"2")?[..], Some(base.chain_id()))?;
+    /// let mut names = Vec::new();
+    /// for entry in tar::Archive::new(store.tar_stream_from(&app, base.chain_id())?).entries()? {
+    ///     names.push(entry?.path()?.display().to_string());
+    /// }
+    /// assert_eq!(names, ["b"]);
+    /// // Only an ancestor will do.
+    /// assert!(store.tar_stream_from(&base, app.chain_id()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tar_stream_from(&self, layer: &Layer, parent: ChainId) -> Result<DiffStream, Error> {
         let mut ancestor = layer.parent();
         while let Some(id) = ancestor {

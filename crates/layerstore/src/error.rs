@@ -11,6 +11,26 @@ use crate::{ChainId, DiffId};
 /// not exist", "max depth exceeded", ...), then name the object and what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// use imgsvc_layerstore::{ChainId, Error};
+/// let err = store.get(ChainId::EMPTY_LAYER).unwrap_err();
+/// assert!(matches!(err, Error::LayerDoesNotExist { .. }));
+/// assert!(err.to_string().starts_with("layer does not exist"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum Error {
     /// No layer with this ChainID is registered.
     #[error("layer does not exist: {chain_id}")]
@@ -65,6 +85,15 @@ pub enum Error {
         parent: ChainId,
         /// The layer whose diff was asked for.
         layer: ChainId,
+    },
+
+    /// A diff against a parent was asked of the empty layer, which has no parent.
+    #[error(
+        "can't get parent tar stream of an empty layer (it has no parent: {parent} is not below it)"
+    )]
+    EmptyLayerHasNoParent {
+        /// The layer given as parent.
+        parent: ChainId,
     },
 
     /// The tar's digest is not the DiffID the caller expected; nothing was kept.

@@ -8,6 +8,28 @@ use crate::{ChainId, DiffId};
 /// given back with [`LayerStore::release`](crate::LayerStore::release) (and nothing else, such
 /// as a child layer or a read-write layer, uses it).
 #[derive(Debug, PartialEq, Eq, Hash)]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// let base = store.register(&tar_of("a", b"12")?[..], None)?;
+/// let app = store.register(&tar_of("b", b"345")?[..], Some(base.chain_id()))?;
+/// assert_eq!(app.parent(), Some(base.chain_id()));
+/// assert_eq!((app.diff_size(), app.size()), (3, 5)); // its own, and with the layers below
+/// assert_eq!(app.info().depth, 2);
+/// assert_eq!(app.chain_id(), base.chain_id().child(app.diff_id()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Layer {
     pub(crate) handle: u64,
     pub(crate) info: Info,
@@ -65,6 +87,25 @@ impl Layer {
 /// What [`LayerStore::release`](crate::LayerStore::release) reports about each layer it
 /// removed from disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// let layer = store.register(&tar_of("a", b"12")?[..], None)?;
+/// let removed: Vec<imgsvc_layerstore::Metadata> = store.release(layer)?;
+/// assert_eq!((removed[0].size, removed[0].diff_size), (2, 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Metadata {
     /// The removed layer's ChainID.
     pub chain_id: ChainId,

@@ -48,6 +48,44 @@ impl std::fmt::Debug for RwLayerOptions {
 
 /// A handle on a read-write layer; give it back with [`LayerStore::release_rw_layer`].
 #[derive(Debug, PartialEq, Eq)]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// use imgsvc_layerstore::{Change, ChangeKind, RwLayerOptions};
+/// use std::path::PathBuf;
+/// let base = store.register(&tar_of("etc/hostname", b"old\n")?[..], None)?;
+/// let container = store.create_rw_layer("c1", Some(base.chain_id()), RwLayerOptions::default())?;
+/// assert_eq!((container.name(), container.parent()), ("c1", Some(base.chain_id())));
+/// assert_eq!(store.get_mount_id("c1")?, container.mount_id());
+///
+/// // Write through the mounted root filesystem, then ask what changed.
+/// let rootfs = store.mount(&container)?;
+/// std::fs::write(rootfs.join("etc/hostname"), b"new\n")?;
+/// std::fs::write(rootfs.join("etc/added"), b"x")?;
+/// store.unmount(&container)?;
+/// let changes = store.rw_changes(&container)?;
+/// assert!(changes.contains(&Change { path: PathBuf::from("/etc/added"), kind: ChangeKind::Add }));
+/// assert!(changes.contains(&Change { path: PathBuf::from("/etc/hostname"), kind: ChangeKind::Modify }));
+/// assert!(store.rw_size(&container)? >= 5);
+///
+/// // A second handle by name; each handle is released once.
+/// let again = store.get_rw_layer("c1")?;
+/// store.release_rw_layer(again)?;
+/// assert!(store.release_rw_layer(container)?.is_empty()); // the base layer is still held
+/// assert_eq!(store.release(base)?.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RwLayer {
     pub(crate) handle: u64,
     pub(crate) name: String,
@@ -89,6 +127,32 @@ pub(crate) struct MountState {
 impl LayerStore {
     /// Creates a read-write layer `name` on top of `parent` (or empty), with an init layer
     /// when `options.init` is given. Holds a reference on the parent until released.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use imgsvc_layerstore::RwLayerOptions;
+    /// // With an init layer between the parent and the writable layer, as Docker makes for a
+    /// // container (/etc/hosts and friends); changes are reported against the init layer.
+    /// let options = RwLayerOptions::with_init(|dir| std::fs::write(dir.join(".dockerenv"), b""));
+    /// let container = store.create_rw_layer("c1", None, options)?;
+    /// let rootfs = store.mount(&container)?;
+    /// assert!(rootfs.join(".dockerenv").exists());
+    /// store.unmount(&container)?;
+    /// assert!(store.rw_changes(&container)?.is_empty());
+    /// store.release_rw_layer(container)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_rw_layer(
         &self,
         name: &str,
@@ -195,6 +259,28 @@ impl LayerStore {
     }
 
     /// A new handle on the read-write layer `name`.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// let again = store.get_rw_layer("c1")?;
+    /// assert_eq!(again.mount_id(), container.mount_id());
+    /// assert!(store.get_rw_layer("nope").is_err()); // "mount does not exist"
+    /// store.release_rw_layer(again)?;
+    /// store.release_rw_layer(container)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_rw_layer(&self, name: &str) -> Result<RwLayer, Error> {
         let mut mounts = self.mounts_lock();
         let handle = self.next_handle();
@@ -214,6 +300,24 @@ impl LayerStore {
     }
 
     /// The driver ID of the read-write layer `name`.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// assert_eq!(store.get_mount_id("c1")?, container.mount_id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_mount_id(&self, name: &str) -> Result<String, Error> {
         self.mounts_lock()
             .get(name)
@@ -225,6 +329,26 @@ impl LayerStore {
 
     /// Gives a handle back; with the last one the read-write layer (and its init layer) is
     /// deleted and its parent released. Returns the read-only layers that went with it.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// // No read-only layer below: nothing else is removed.
+    /// assert!(store.release_rw_layer(container)?.is_empty());
+    /// assert!(store.get_rw_layer("c1").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn release_rw_layer(&self, layer: RwLayer) -> Result<Vec<Metadata>, Error> {
         let mut mounts = self.mounts_lock();
         let Some(state) = mounts.get_mut(&layer.name) else {
@@ -255,11 +379,54 @@ impl LayerStore {
     }
 
     /// Mounts the read-write layer and returns the path of its root filesystem.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let base = store.register(&tar_of("etc/motd", b"hi\n")?[..], None)?;
+    /// let container = store.create_rw_layer("c1", Some(base.chain_id()), Default::default())?;
+    /// let rootfs = store.mount(&container)?;
+    /// assert_eq!(std::fs::read(rootfs.join("etc/motd"))?, b"hi\n");
+    /// store.unmount(&container)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn mount(&self, layer: &RwLayer) -> Result<PathBuf, Error> {
         self.driver().get(&layer.mount_id)
     }
 
     /// Unmounts what [`mount`](Self::mount) mounted.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// let rootfs = store.mount(&container)?;
+    /// std::fs::write(rootfs.join("kept"), b"1")?;
+    /// store.unmount(&container)?; // the writes stay in the layer
+    /// assert_eq!(std::fs::read(store.mount(&container)?.join("kept"))?, b"1");
+    /// store.unmount(&container)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unmount(&self, layer: &RwLayer) -> Result<(), Error> {
         self.driver().put(&layer.mount_id)
     }

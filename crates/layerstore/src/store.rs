@@ -12,6 +12,13 @@ use crate::rw::{MountState, Mounts};
 use crate::{ChainId, DiffId, Error, random_id, register};
 
 /// Docker's limit on how many layers a chain may have.
+///
+/// ```
+/// // A chain of 125 layers is the deepest an image may have; registering on top of its
+/// // last layer fails with Error::MaxDepthExceeded.
+/// assert_eq!(imgsvc_layerstore::MAX_LAYER_DEPTH, 125);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_LAYER_DEPTH: usize = 125;
 
 /// Docker's layer store over one `layerdb` directory and one storage driver.
@@ -22,6 +29,32 @@ pub const MAX_LAYER_DEPTH: usize = 125;
 /// [`register`](Self::register) hand out [`Layer`] handles, and
 /// [`release`](Self::release) deletes a layer when its last reference goes.
 #[derive(Debug)]
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// let base = store.register(&tar_of("etc/os-release", b"ID=demo\n")?[..], None)?;
+/// let app = store.register(&tar_of("app/run", b"#!/bin/sh\n")?[..], Some(base.chain_id()))?;
+/// assert_eq!(app.parent(), Some(base.chain_id()));
+/// assert_eq!(store.map().len(), 2);
+/// // The child holds its parent: releasing the base handle removes nothing yet.
+/// assert!(store.release(base)?.is_empty());
+/// // The child's last reference removes both, child first.
+/// let removed = store.release(app)?;
+/// assert_eq!(removed.len(), 2);
+/// assert!(store.map().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct LayerStore {
     db: LayerDb,
     driver: Arc<dyn Driver>,
@@ -49,12 +82,61 @@ impl LayerStore {
     /// `driver`: finishes interrupted removals, discards unfinished registrations, and loads
     /// every layer. Layers that cannot be loaded are skipped and listed by
     /// listed by [`open_report`](Self::open_report).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// // A second store over the same directories sees the layer (another process, say).
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// let again = imgsvc_layerstore::LayerStore::open(
+    ///     root.path().join("layerdb"),
+    ///     Box::new(imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?),
+    /// )?;
+    /// assert_eq!(again.get(layer.chain_id())?.diff_id(), layer.diff_id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(layerdb: impl AsRef<Path>, driver: Box<dyn Driver>) -> Result<LayerStore, Error> {
         LayerStore::open_report(layerdb, driver).map(|(store, _)| store)
     }
 
     /// Like [`open`](Self::open), also returning the layers that could not be loaded, each
     /// with the reason.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// // Damage the layer's record: the store still opens, and says what it skipped.
+    /// let size = root.path().join("layerdb/sha256").join(layer.chain_id().digest().encoded().as_str()).join("size");
+    /// std::fs::write(&size, "not a number")?;
+    /// let (again, skipped) = imgsvc_layerstore::LayerStore::open_report(
+    ///     root.path().join("layerdb"),
+    ///     Box::new(imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?),
+    /// )?;
+    /// assert!(again.map().is_empty());
+    /// assert_eq!(skipped.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_report(
         layerdb: impl AsRef<Path>,
         driver: Box<dyn Driver>,
@@ -170,6 +252,29 @@ impl LayerStore {
     /// the regular files' contents and metadata. They hand each other a few bounded
     /// buffers (at most a few MiB in flight); nothing is held whole in memory. The layer's
     /// files are synced to disk before the layer is committed.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let tar = tar_of("etc/motd", b"hi\n")?;
+    /// let first = store.register(&tar[..], None)?;
+    /// // The same tar again: the same layer, one more reference.
+    /// let second = store.register(&tar[..], None)?;
+    /// assert_eq!(first.chain_id(), second.chain_id());
+    /// assert!(store.release(first)?.is_empty());
+    /// assert_eq!(store.release(second)?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn register(&self, tar: impl Read + Send, parent: Option<ChainId>) -> Result<Layer, Error> {
         self.register_inner(tar, parent, None)
     }
@@ -177,6 +282,34 @@ impl LayerStore {
     /// Registers a layer whose DiffID the caller knows (a pull knows it from the image
     /// config). If the layer exists, the tar is not read at all; if the tar turns out to have
     /// another digest, everything written is removed and [`Error::DiffIdMismatch`] returned.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use imgsvc_layerstore::{DiffId, Error};
+    /// let tar = tar_of("etc/motd", b"hi\n")?;
+    /// let diff_id = DiffId::new(imgsvc_digest::Digest::from_bytes(&tar));
+    /// let layer = store.register_with_expected(&tar[..], None, diff_id)?;
+    /// // Known already: the tar is not even read (an empty reader will do).
+    /// let again = store.register_with_expected(std::io::empty(), None, diff_id)?;
+    /// assert_eq!(again.chain_id(), layer.chain_id());
+    /// // A tar that is not what the caller expected leaves nothing behind.
+    /// let wrong = tar_of("etc/motd", b"ho\n")?;
+    /// let other = DiffId::new(imgsvc_digest::Digest::from_bytes(b"something else"));
+    /// assert!(matches!(store.register_with_expected(&wrong[..], None, other), Err(Error::DiffIdMismatch { .. })));
+    /// assert_eq!(store.map().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn register_with_expected(
         &self,
         tar: impl Read + Send,
@@ -301,6 +434,29 @@ impl LayerStore {
 /// References
 impl LayerStore {
     /// A new reference to the layer `chain_id`; [`Error::LayerDoesNotExist`] if unknown.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// let another = store.get(layer.chain_id())?; // a second reference
+    /// assert_eq!(another.info(), layer.info());
+    /// let chain_id = layer.chain_id();
+    /// assert!(store.release(layer)?.is_empty());
+    /// assert_eq!(store.release(another)?.len(), 1);
+    /// assert!(store.get(chain_id).is_err()); // "layer does not exist"
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, chain_id: ChainId) -> Result<Layer, Error> {
         self.try_get(chain_id)?
             .ok_or(Error::LayerDoesNotExist { chain_id })
@@ -308,6 +464,25 @@ impl LayerStore {
 
     /// A new reference to the layer `chain_id`, or `None` if it is not registered (also
     /// finds a layer another process registered since this store was opened).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// assert!(store.try_get(layer.chain_id())?.is_some());
+    /// assert!(store.try_get(imgsvc_layerstore::ChainId::EMPTY_LAYER)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_get(&self, chain_id: ChainId) -> Result<Option<Layer>, Error> {
         let mut state = self.lock();
         if !state.layers.contains_key(&chain_id) {
@@ -325,6 +500,26 @@ impl LayerStore {
 
     /// Gives a reference back. When a layer's last reference goes, it is deleted, and so on
     /// down the chain; the removed layers are returned, child first.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// let (chain_id, diff_id) = (layer.chain_id(), layer.diff_id());
+    /// let removed = store.release(layer)?;
+    /// assert_eq!((removed[0].chain_id, removed[0].diff_id, removed[0].size), (chain_id, diff_id, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn release(&self, layer: Layer) -> Result<Vec<Metadata>, Error> {
         if !self.lock().handles.remove(&layer.handle) {
             return Err(Error::LayerNotRetained {
@@ -382,6 +577,26 @@ impl LayerStore {
     }
 
     /// Every registered layer, without taking references.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// let infos = store.map();
+    /// assert_eq!(infos.len(), 1);
+    /// assert_eq!(&infos[0], layer.info());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn map(&self) -> Vec<Info> {
         let state = self.lock();
         let mut all: Vec<Info> = state.layers.values().map(|e| e.info.clone()).collect();
@@ -428,21 +643,93 @@ impl LayerStore {
 /// Driver and maintenance
 impl LayerStore {
     /// The storage driver's name (`vfs`, `overlay2`).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// assert_eq!(store.driver_name(), "vfs");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn driver_name(&self) -> &'static str {
         self.driver.name()
     }
 
     /// The storage driver's status pairs, as `docker info` shows them.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// for (key, value) in store.driver_status() {
+    ///     println!("{key}: {value}");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn driver_status(&self) -> Vec<(String, String)> {
         self.driver.status()
     }
 
     /// Where the driver keeps the layer (`docker inspect`'s `GraphDriver.Data`).
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// // vfs keeps no metadata of its own; overlay2 reports its directories.
+    /// assert!(store.layer_metadata(&layer)?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn layer_metadata(&self, layer: &Layer) -> Result<Vec<(String, String)>, Error> {
         self.driver.metadata(&self.cache_id(layer.chain_id())?)
     }
 
     /// Finishes interrupted layer removals and lets the driver clean up.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// store.cleanup()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cleanup(&self) -> Result<(), Error> {
         for (dir, cache_id) in self.db.removing_leftovers()? {
             if let Some(cache_id) = cache_id.filter(|id| random_id::is_valid(id)) {

@@ -21,6 +21,28 @@ use crate::{DiffId, Error, Layer, LayerStore};
 /// The tar is rebuilt on a worker thread (reading files and checking their CRCs) while the
 /// reading thread verifies the DiffID, so the two costs overlap; the two threads exchange a
 /// few chunks through a bounded channel, and dropping the stream stops the worker.
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+/// #     let mut builder = tar::Builder::new(Vec::new());
+/// #     let mut header = tar::Header::new_ustar();
+/// #     header.set_size(data.len() as u64);
+/// #     header.set_mode(0o644);
+/// #     header.set_cksum();
+/// #     builder.append_data(&mut header, name, data)?;
+/// #     builder.into_inner()
+/// # }
+/// use std::io::Read;
+/// let tar = tar_of("a", b"1")?;
+/// let layer = store.register(&tar[..], None)?;
+/// let mut rebuilt = Vec::new();
+/// store.tar_stream(&layer)?.read_to_end(&mut rebuilt)?;
+/// assert_eq!(rebuilt, tar);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TarStream {
     inner: VerifyingReader<Chunks>,
     diff_id: DiffId,
@@ -291,6 +313,30 @@ impl Drop for Chunks {
 impl LayerStore {
     /// The layer's original tar, rebuilt byte for byte and verified against its DiffID as it
     /// streams.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// #     let mut builder = tar::Builder::new(Vec::new());
+    /// #     let mut header = tar::Header::new_ustar();
+    /// #     header.set_size(data.len() as u64);
+    /// #     header.set_mode(0o644);
+    /// #     header.set_cksum();
+    /// #     builder.append_data(&mut header, name, data)?;
+    /// #     builder.into_inner()
+    /// # }
+    /// use std::io::Read;
+    /// let layer = store.register(&tar_of("a", b"1")?[..], None)?;
+    /// // A file changed on disk behind the store's back: the stream fails instead of lying.
+    /// let files = root.path().join("vfs/dir");
+    /// let dir = std::fs::read_dir(&files)?.next().ok_or("no layer directory")??.path();
+    /// std::fs::write(dir.join("a"), b"2")?;
+    /// let mut out = Vec::new();
+    /// assert!(store.tar_stream(&layer)?.read_to_end(&mut out).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tar_stream(&self, layer: &Layer) -> Result<TarStream, Error> {
         let cache_id = self.cache_id(layer.chain_id())?;
         let dir = self.driver().diff_dir(&cache_id)?;

@@ -18,6 +18,24 @@ use crate::diff::LayerDiff;
 /// layers for use.
 ///
 /// IDs are the random cache IDs the layer store assigns; the driver never sees ChainIDs.
+///
+/// ```
+/// use imgsvc_layerstore::driver::{Driver, Vfs};
+/// let root = tempfile::tempdir()?;
+/// let vfs = Vfs::open(root.path().join("vfs"))?;
+/// // Layer IDs are 64 hexadecimal digits (the layer store makes random ones).
+/// let (base, child) = ("a".repeat(64), "b".repeat(64));
+/// vfs.create(&base, None)?;
+/// std::fs::write(vfs.get(&base)?.join("file"), b"1")?;
+/// vfs.put(&base)?;
+/// vfs.create(&child, Some(base.as_str()))?; // vfs copies the parent's tree
+/// assert!(vfs.get(&child)?.join("file").exists());
+/// vfs.put(&child)?;
+/// assert_eq!(vfs.diff_size(&child, Some(base.as_str()))?, 0);
+/// vfs.remove(&child)?;
+/// assert!(!vfs.exists(&child));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Driver: Send + Sync + fmt::Debug {
     /// The driver's name, as Docker reports it (`vfs`, `overlay2`).
     fn name(&self) -> &'static str;

@@ -35,6 +35,27 @@ const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// The `overlay2` driver over `<root>/overlay2`.
 #[derive(Debug)]
+///
+/// ```
+/// use imgsvc_layerstore::driver::{Driver, Overlay2};
+/// let root = tempfile::tempdir()?;
+/// let (base, rw) = ("a".repeat(64), "b".repeat(64));
+/// match Overlay2::open(root.path().join("overlay2")) {
+///     Ok(overlay) => {
+///         overlay.create(&base, None)?;
+///         std::fs::write(overlay.diff_dir(&base)?.join("file"), b"1")?;
+///         overlay.create_read_write(&rw, Some(base.as_str()))?;
+///         let merged = overlay.get(&rw)?; // an overlay mount: the lower layer shows through
+///         assert!(merged.join("file").exists());
+///         overlay.put(&rw)?;
+///         let status = overlay.status();
+///         assert!(status.iter().any(|(key, _)| key == "Backing Filesystem"));
+///     }
+///     // Not root, or a kernel without overlayfs: the error says which.
+///     Err(err) => println!("overlay2 is not available here: {err}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Overlay2 {
     home: PathBuf,
     /// How many times each layer is mounted by this process.

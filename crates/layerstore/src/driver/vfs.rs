@@ -13,6 +13,15 @@ use crate::{Error, copy};
 
 /// The `vfs` driver over `<root>/vfs/dir/<id>`.
 #[derive(Debug)]
+///
+/// ```
+/// use imgsvc_layerstore::driver::{Driver, Vfs};
+/// let root = tempfile::tempdir()?;
+/// let vfs = Vfs::open(root.path().join("vfs"))?.with_note("overlay2: not root".to_owned());
+/// assert_eq!(vfs.name(), "vfs");
+/// assert!(vfs.status().iter().any(|(_, value)| value.contains("not root")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Vfs {
     home: PathBuf,
     note: Option<String>,
