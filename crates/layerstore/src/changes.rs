@@ -136,8 +136,11 @@ fn differs(new_path: &Path, new: &fs::Metadata, old_path: &Path, old: &fs::Metad
     new.file_type().is_symlink() && fs::read_link(new_path).ok() != fs::read_link(old_path).ok()
 }
 
-/// Reads an overlay upper directory: a 0/0 character device is a deletion; anything else is
-/// an addition, or a modification when `lower` (the merged view below) has the path.
+/// Reads an overlay upper directory: a 0/0 character device is a deletion; a directory
+/// marked opaque that hides one below is a deletion too (as Docker reports it: what was
+/// below is gone, and the directory's entries in the upper layer are its new contents);
+/// anything else is an addition, or a modification when `lower` (the merged view below) has
+/// the path.
 pub(crate) fn overlay_changes(upper: &Path, lower: Option<&Path>) -> Result<Vec<Change>, Error> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::from("/")];
@@ -148,9 +151,12 @@ pub(crate) fn overlay_changes(upper: &Path, lower: Option<&Path>) -> Result<Vec<
             let path = rel.join(entry.file_name());
             let meta =
                 fs::symlink_metadata(entry.path()).map_err(Error::io("inspect", entry.path()))?;
+            let below = lower.is_some_and(|lower| fs::symlink_metadata(join(lower, &path)).is_ok());
             let kind = if meta.file_type().is_char_device() && meta.rdev() == 0 {
                 ChangeKind::Delete
-            } else if lower.is_some_and(|lower| fs::symlink_metadata(join(lower, &path)).is_ok()) {
+            } else if meta.is_dir() && below && is_opaque(&entry.path()) {
+                ChangeKind::Delete
+            } else if below {
                 ChangeKind::Modify
             } else {
                 ChangeKind::Add
@@ -163,6 +169,17 @@ pub(crate) fn overlay_changes(upper: &Path, lower: Option<&Path>) -> Result<Vec<
     }
     out.sort();
     Ok(out)
+}
+
+/// Whether overlayfs treats the directory as opaque (hiding everything below it), by either
+/// of the attributes it reads (`trusted.` when mounted by root, `user.` otherwise).
+fn is_opaque(dir: &Path) -> bool {
+    ["trusted.overlay.opaque", "user.overlay.opaque"]
+        .iter()
+        .any(|name| {
+            let mut value = [0u8; 4];
+            matches!(rustix::fs::lgetxattr(dir, *name, &mut value), Ok(1) if value[0] == b'y')
+        })
 }
 
 /// The size of the added and modified regular files under `root`.
@@ -185,6 +202,18 @@ pub(crate) fn export(root: &Path, changes: &[Change], out: &mut dyn Write) -> io
     for change in changes {
         let relative = change.path.strip_prefix("/").unwrap_or(&change.path);
         match change.kind {
+            ChangeKind::Delete
+                if fs::symlink_metadata(join(root, &change.path)).is_ok_and(|m| m.is_dir()) =>
+            {
+                // A deleted directory that exists again (an opaque one): the directory, then
+                // a marker that empties what lies below it; its new entries follow.
+                builder.append_path_with_name(join(root, &change.path), relative)?;
+                let mut header = tar::Header::new_gnu();
+                header.set_size(0);
+                header.set_mode(0);
+                header.set_entry_type(tar::EntryType::Regular);
+                builder.append_data(&mut header, relative.join(".wh..wh..opq"), io::empty())?;
+            }
             ChangeKind::Delete => {
                 let name = relative.file_name().unwrap_or_default();
                 let mut whiteout = std::ffi::OsString::from(".wh.");
