@@ -152,9 +152,8 @@ pub(crate) fn overlay_changes(upper: &Path, lower: Option<&Path>) -> Result<Vec<
             let meta =
                 fs::symlink_metadata(entry.path()).map_err(Error::io("inspect", entry.path()))?;
             let below = lower.is_some_and(|lower| fs::symlink_metadata(join(lower, &path)).is_ok());
-            let kind = if meta.file_type().is_char_device() && meta.rdev() == 0 {
-                ChangeKind::Delete
-            } else if meta.is_dir() && below && is_opaque(&entry.path()) {
+            let whiteout = meta.file_type().is_char_device() && meta.rdev() == 0;
+            let kind = if whiteout || (meta.is_dir() && below && is_opaque(&entry.path())) {
                 ChangeKind::Delete
             } else if below {
                 ChangeKind::Modify
