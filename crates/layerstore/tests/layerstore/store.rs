@@ -450,6 +450,39 @@ fn concurrent_registrations_of_one_layer_share_it(fx: Fixture) {
         .expect("registering in the other store");
     assert_eq!(found.chain_id(), layer.chain_id());
     assert_eq!(fx.driver_dirs().len(), 1);
+
+    // Two stores (as two processes would have) registering a new layer at the same time:
+    // one copy survives, nothing is left half-done.
+    let other_tar = tar_of(&[("x", "1"), ("y/z", "2")]);
+    let stores = [
+        crate::support::open(fx.dir.path(), fx.kind).expect("a store"),
+        crate::support::open(fx.dir.path(), fx.kind).expect("another store"),
+    ];
+    let ids: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .iter()
+            .map(|store| {
+                scope.spawn(|| {
+                    store
+                        .register(&other_tar[..], None)
+                        .expect("registering")
+                        .chain_id()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("the thread finishes"))
+            .collect()
+    });
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(fx.driver_dirs().len(), 2, "one copy of each layer");
+    assert_eq!(
+        fs::read_dir(fx.layerdb().join("tmp"))
+            .expect("list")
+            .count(),
+        0
+    );
 }
 
 driver_tests!(concurrent_registrations_of_one_layer_share_it);
