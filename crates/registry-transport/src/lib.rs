@@ -15,3 +15,8 @@
 #![deny(unsafe_code)]
 
 pub mod challenge;
+pub mod endpoint;
+pub mod envelope;
+mod error;
+
+pub use error::Error;
