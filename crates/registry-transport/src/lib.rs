@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod challenge;
+pub mod credentials;
 pub mod endpoint;
 pub mod envelope;
 mod error;
