@@ -20,7 +20,6 @@ pub enum ChangeKind {
 }
 
 /// One changed path, written from the layer's root (`/etc/hosts`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 ///
 /// ```
 /// use imgsvc_layerstore::{Change, ChangeKind};
@@ -31,6 +30,7 @@ pub enum ChangeKind {
 /// assert_eq!(changes[1], change);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Change {
     /// The path, starting with `/`.
     pub path: PathBuf,
@@ -202,14 +202,18 @@ pub(crate) fn export(root: &Path, changes: &[Change], out: &mut dyn Write) -> io
         let relative = change.path.strip_prefix("/").unwrap_or(&change.path);
         match change.kind {
             ChangeKind::Delete
-                if fs::symlink_metadata(join(root, &change.path)).is_ok_and(|m| m.is_dir()) =>
+                if let Ok(dir) = fs::symlink_metadata(join(root, &change.path))
+                    && dir.is_dir() =>
             {
                 // A deleted directory that exists again (an opaque one): the directory, then
-                // a marker that empties what lies below it; its new entries follow.
+                // a marker that empties what lies below it; its new entries follow. The
+                // marker takes the directory's permissions and owner, as Docker writes it.
                 builder.append_path_with_name(join(root, &change.path), relative)?;
                 let mut header = tar::Header::new_gnu();
                 header.set_size(0);
-                header.set_mode(0);
+                header.set_mode(dir.mode() & 0o777);
+                header.set_uid(u64::from(dir.uid()));
+                header.set_gid(u64::from(dir.gid()));
                 header.set_entry_type(tar::EntryType::Regular);
                 builder.append_data(&mut header, relative.join(".wh..wh..opq"), io::empty())?;
             }

@@ -60,15 +60,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// use imgsvc_layerstore::ChangeKind;
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// std::fs::write(store.mount(&container)?.join("new"), b"1")?;
@@ -88,15 +79,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// std::fs::write(store.mount(&container)?.join("new"), [0u8; 4096])?;
     /// store.unmount(&container)?;
@@ -114,15 +96,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// use std::io::Read;
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// std::fs::write(store.mount(&container)?.join("new"), b"1")?;

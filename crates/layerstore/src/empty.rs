@@ -26,7 +26,7 @@ use crate::{ChainId, DiffId, Error};
 /// let mut from_nothing = Vec::new();
 /// empty.tar_stream_from(None)?.read_to_end(&mut from_nothing)?;
 /// assert_eq!(from_nothing, tar);
-/// let err = empty.tar_stream_from(Some(ChainId::EMPTY_LAYER)).unwrap_err();
+/// let err = empty.tar_stream_from(Some(ChainId::EMPTY_LAYER)).err().ok_or("an error")?;
 /// assert!(err.to_string().starts_with("can't get parent tar stream of an empty layer"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -85,6 +85,34 @@ impl EmptyLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_empty_tar_digest_is_empty() {
+        assert!(EmptyLayer.diff_id().is_empty_tar());
+        let tar_of_one_block = DiffId::new(imgsvc_digest::Digest::from_bytes(&[0; 512]));
+        assert!(!tar_of_one_block.is_empty_tar());
+    }
+
+    #[test]
+    fn any_parent_is_refused_with_dockers_message() {
+        for parent in [
+            ChainId::EMPTY_LAYER,
+            ChainId::new(imgsvc_digest::Digest::from_bytes(b"x")),
+        ] {
+            let err = EmptyLayer
+                .tar_stream_from(Some(parent))
+                .expect_err("the empty layer has no parent");
+            assert!(
+                matches!(err, Error::EmptyLayerHasNoParent { parent: p } if p == parent),
+                "{err}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("can't get parent tar stream of an empty layer"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn the_empty_tar_hashes_to_its_diff_id() {

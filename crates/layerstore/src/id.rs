@@ -27,13 +27,13 @@ pub struct DiffId(Digest);
 ///
 /// let a: DiffId = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".parse()?;
 /// let b: DiffId = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".parse()?;
-/// let chain = ChainId::of(&[a, b]).expect("two layers");
+/// let chain = ChainId::of(&[a, b]).ok_or("two layers give a chain")?;
 /// assert_eq!(
 ///     chain.to_string(),
 ///     "sha256:595ee4855886b5fd32c52104deb15405b486774f98de258f2f45523bcc456b1b"
 /// );
 /// assert_eq!(ChainId::of(&[]), None);
-/// # Ok::<(), imgsvc_digest::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChainId(Digest);
@@ -70,6 +70,19 @@ impl DiffId {
     /// ```
     pub const fn digest(&self) -> Digest {
         self.0
+    }
+
+    /// Whether this is the DiffID of the empty tar, i.e. the layer is Docker's empty layer
+    /// (`layer.IsEmpty`): image export and import write or expect no layer data for it.
+    ///
+    /// ```
+    /// use imgsvc_layerstore::DiffId;
+    /// assert!(DiffId::EMPTY_TAR.is_empty_tar());
+    /// let other = DiffId::new(imgsvc_digest::Digest::from_bytes(b"not empty"));
+    /// assert!(!other.is_empty_tar());
+    /// ```
+    pub fn is_empty_tar(&self) -> bool {
+        *self == DiffId::EMPTY_TAR
     }
 }
 
@@ -117,7 +130,7 @@ impl ChainId {
     /// ```
     /// use imgsvc_layerstore::{ChainId, DiffId};
     /// let a = DiffId::EMPTY_TAR;
-    /// assert_eq!(ChainId::new(a.digest()).child(a), ChainId::of(&[a, a]).expect("two"));
+    /// assert_eq!(ChainId::of(&[a, a]), Some(ChainId::new(a.digest()).child(a)));
     /// ```
     pub fn child(&self, diff_id: DiffId) -> ChainId {
         let mut digester = Digester::default();

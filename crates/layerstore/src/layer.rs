@@ -7,7 +7,6 @@ use crate::{ChainId, DiffId};
 /// Each handle counts as one reference: the layer stays on disk until every handle has been
 /// given back with [`LayerStore::release`](crate::LayerStore::release) (and nothing else, such
 /// as a child layer or a read-write layer, uses it).
-#[derive(Debug, PartialEq, Eq, Hash)]
 ///
 /// ```
 /// # let root = tempfile::tempdir()?;
@@ -30,12 +29,31 @@ use crate::{ChainId, DiffId};
 /// assert_eq!(app.chain_id(), base.chain_id().child(app.diff_id()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Layer {
     pub(crate) handle: u64,
     pub(crate) info: Info,
 }
 
 /// What is known about a layer, without holding a reference to it.
+///
+/// ```
+/// # let root = tempfile::tempdir()?;
+/// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+/// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+/// # let mut builder = tar::Builder::new(Vec::new());
+/// # let mut header = tar::Header::new_ustar();
+/// # header.set_size(2);
+/// # header.set_mode(0o644);
+/// # header.set_cksum();
+/// # builder.append_data(&mut header, "a", &b"12"[..])?;
+/// # let tar = builder.into_inner()?;
+/// let layer = store.register(&tar[..], None)?;
+/// let info: &imgsvc_layerstore::Info = layer.info();
+/// assert_eq!((info.parent, info.diff_size, info.size, info.depth), (None, 2, 2, 1));
+/// assert_eq!(store.map(), [info.clone()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Info {
     /// The layer's ChainID.
@@ -86,7 +104,6 @@ impl Layer {
 
 /// What [`LayerStore::release`](crate::LayerStore::release) reports about each layer it
 /// removed from disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
 ///
 /// ```
 /// # let root = tempfile::tempdir()?;
@@ -106,6 +123,7 @@ impl Layer {
 /// assert_eq!((removed[0].size, removed[0].diff_size), (2, 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
     /// The removed layer's ChainID.
     pub chain_id: ChainId,

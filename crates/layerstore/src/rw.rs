@@ -47,7 +47,6 @@ impl std::fmt::Debug for RwLayerOptions {
 }
 
 /// A handle on a read-write layer; give it back with [`LayerStore::release_rw_layer`].
-#[derive(Debug, PartialEq, Eq)]
 ///
 /// ```
 /// # let root = tempfile::tempdir()?;
@@ -86,6 +85,7 @@ impl std::fmt::Debug for RwLayerOptions {
 /// assert_eq!(store.release(base)?.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug, PartialEq, Eq)]
 pub struct RwLayer {
     pub(crate) handle: u64,
     pub(crate) name: String,
@@ -132,15 +132,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// use imgsvc_layerstore::RwLayerOptions;
     /// // With an init layer between the parent and the writable layer, as Docker makes for a
     /// // container (/etc/hosts and friends); changes are reported against the init layer.
@@ -264,15 +255,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// let again = store.get_rw_layer("c1")?;
     /// assert_eq!(again.mount_id(), container.mount_id());
@@ -305,15 +287,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// assert_eq!(store.get_mount_id("c1")?, container.mount_id());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -334,15 +307,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// // No read-only layer below: nothing else is removed.
     /// assert!(store.release_rw_layer(container)?.is_empty());
@@ -410,15 +374,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// let container = store.create_rw_layer("c1", None, Default::default())?;
     /// let rootfs = store.mount(&container)?;
     /// std::fs::write(rootfs.join("kept"), b"1")?;

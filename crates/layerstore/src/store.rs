@@ -28,7 +28,6 @@ pub const MAX_LAYER_DEPTH: usize = 125;
 /// the driver), found by ChainID, and reference-counted: [`get`](Self::get) and
 /// [`register`](Self::register) hand out [`Layer`] handles, and
 /// [`release`](Self::release) deletes a layer when its last reference goes.
-#[derive(Debug)]
 ///
 /// ```
 /// # let root = tempfile::tempdir()?;
@@ -55,6 +54,7 @@ pub const MAX_LAYER_DEPTH: usize = 125;
 /// assert!(store.map().is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug)]
 pub struct LayerStore {
     db: LayerDb,
     driver: Arc<dyn Driver>,
@@ -81,7 +81,7 @@ impl LayerStore {
     /// Opens the layer store at `layerdb` (usually `<root>/image/<driver>/layerdb`) over
     /// `driver`: finishes interrupted removals, discards unfinished registrations, and loads
     /// every layer. Layers that cannot be loaded are skipped and listed by
-    /// listed by [`open_report`](Self::open_report).
+    /// [`open_report`](Self::open_report).
     ///
     /// ```
     /// # let root = tempfile::tempdir()?;
@@ -648,15 +648,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// assert_eq!(store.driver_name(), "vfs");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -670,15 +661,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// for (key, value) in store.driver_status() {
     ///     println!("{key}: {value}");
     /// }
@@ -718,15 +700,6 @@ impl LayerStore {
     /// # let root = tempfile::tempdir()?;
     /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
     /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
-    /// # fn tar_of(name: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
-    /// #     let mut builder = tar::Builder::new(Vec::new());
-    /// #     let mut header = tar::Header::new_ustar();
-    /// #     header.set_size(data.len() as u64);
-    /// #     header.set_mode(0o644);
-    /// #     header.set_cksum();
-    /// #     builder.append_data(&mut header, name, data)?;
-    /// #     builder.into_inner()
-    /// # }
     /// store.cleanup()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

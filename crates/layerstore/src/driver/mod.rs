@@ -21,19 +21,29 @@ use crate::diff::LayerDiff;
 ///
 /// ```
 /// use imgsvc_layerstore::driver::{Driver, Vfs};
+/// use imgsvc_layerstore::{Change, ChangeKind};
+///
 /// let root = tempfile::tempdir()?;
 /// let vfs = Vfs::open(root.path().join("vfs"))?;
+/// assert_eq!(vfs.name(), "vfs");
+/// assert!(vfs.status().is_empty());
 /// // Layer IDs are 64 hexadecimal digits (the layer store makes random ones).
 /// let (base, child) = ("a".repeat(64), "b".repeat(64));
 /// vfs.create(&base, None)?;
-/// std::fs::write(vfs.get(&base)?.join("file"), b"1")?;
-/// vfs.put(&base)?;
-/// vfs.create(&child, Some(base.as_str()))?; // vfs copies the parent's tree
-/// assert!(vfs.get(&child)?.join("file").exists());
+/// std::fs::write(vfs.diff_dir(&base)?.join("file"), b"1")?;
+/// vfs.create_read_write(&child, Some(base.as_str()))?; // vfs copies the parent's tree
+/// let rootfs = vfs.get(&child)?;
+/// assert!(rootfs.join("file").exists());
+/// std::fs::write(rootfs.join("new"), b"22")?;
 /// vfs.put(&child)?;
-/// assert_eq!(vfs.diff_size(&child, Some(base.as_str()))?, 0);
+///
+/// let added = Change { path: "/new".into(), kind: ChangeKind::Add };
+/// assert_eq!(vfs.changes(&child, Some(base.as_str()))?, [added]);
+/// assert_eq!(vfs.diff_size(&child, Some(base.as_str()))?, 2);
+/// assert!(vfs.metadata(&child)?.is_empty()); // overlay2 lists its directories here
 /// vfs.remove(&child)?;
-/// assert!(!vfs.exists(&child));
+/// assert!(!vfs.exists(&child) && vfs.exists(&base));
+/// vfs.cleanup()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Driver: Send + Sync + fmt::Debug {

@@ -34,7 +34,6 @@ use crate::{Error, layerdb, random_id};
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// The `overlay2` driver over `<root>/overlay2`.
-#[derive(Debug)]
 ///
 /// ```
 /// use imgsvc_layerstore::driver::{Driver, Overlay2};
@@ -56,6 +55,7 @@ const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug)]
 pub struct Overlay2 {
     home: PathBuf,
     /// How many times each layer is mounted by this process.

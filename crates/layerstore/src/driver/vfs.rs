@@ -12,7 +12,6 @@ use crate::diff::LayerDiff;
 use crate::{Error, copy};
 
 /// The `vfs` driver over `<root>/vfs/dir/<id>`.
-#[derive(Debug)]
 ///
 /// ```
 /// use imgsvc_layerstore::driver::{Driver, Vfs};
@@ -22,6 +21,7 @@ use crate::{Error, copy};
 /// assert!(vfs.status().iter().any(|(_, value)| value.contains("not root")));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Debug)]
 pub struct Vfs {
     home: PathBuf,
     note: Option<String>,
@@ -33,6 +33,7 @@ impl Vfs {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let vfs = imgsvc_layerstore::driver::Vfs::open(dir.path().join("vfs"))?;
+    /// assert!(dir.path().join("vfs/dir").is_dir()); // layers go in vfs/dir/<id>
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(home: impl AsRef<Path>) -> Result<Vfs, Error> {

@@ -18,6 +18,39 @@ use super::{Error, Header, Observer, Reader};
 /// A read fails with an [`io::Error`] carrying an [`Error`] (see [`Error::from_io`]) when the
 /// input ends inside the data ([`Error::Truncated`], kind `UnexpectedEof`) or fails; an
 /// observer's error is returned as is. The reader is then finished.
+///
+/// ```
+/// use std::io::Read;
+/// use imgsvc_layerstore::tar::Reader;
+///
+/// # fn header(name: &str, size: usize) -> Vec<u8> {
+/// #     let mut b = vec![0u8; 512];
+/// #     b[..name.len()].copy_from_slice(name.as_bytes());
+/// #     b[100..108].copy_from_slice(b"0000644\0");
+/// #     b[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+/// #     b[136..148].copy_from_slice(b"00000000000\0");
+/// #     b[156] = b'0';
+/// #     b[257..265].copy_from_slice(b"ustar\x0000");
+/// #     b[148..156].copy_from_slice(b"        ");
+/// #     let sum: u32 = b.iter().map(|&x| u32::from(x)).sum();
+/// #     b[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+/// #     b
+/// # }
+/// let mut archive = header("a.txt", 5);
+/// archive.extend_from_slice(b"hello");
+/// archive.resize(512 * 4, 0);
+///
+/// let mut reader = Reader::new(&archive[..]);
+/// let mut entry = reader.next_entry()?.ok_or("one entry")?;
+/// // After the header block: 5 bytes to read.
+/// assert_eq!((entry.header().size, entry.remaining(), entry.offset()), (5, 5, 512));
+/// let mut first = [0u8; 2];
+/// entry.read_exact(&mut first)?;
+/// assert_eq!((&first, entry.remaining(), entry.offset()), (b"he", 3, 514));
+/// // The rest is skipped by the next call.
+/// assert!(reader.next_entry()?.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Entry<'a, R, O = ()> {
     pub(super) reader: &'a mut Reader<R, O>,
 }

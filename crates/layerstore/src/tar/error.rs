@@ -149,10 +149,10 @@ impl Error {
     /// archive.extend_from_slice(&[b'x'; 10]);
     ///
     /// let mut reader = Reader::new(&archive[..]);
-    /// let mut entry = reader.next_entry()?.expect("one entry");
-    /// let err = entry.read_to_end(&mut Vec::new()).expect_err("the data is cut short");
+    /// let mut entry = reader.next_entry()?.ok_or("one entry")?;
+    /// let err = entry.read_to_end(&mut Vec::new()).err().ok_or("the data is cut short")?;
     /// assert!(matches!(Error::from_io(&err), Some(Error::Truncated { offset: 522, .. })));
-    /// # Ok::<(), Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_io(err: &io::Error) -> Option<&Error> {
         err.get_ref()

@@ -85,9 +85,10 @@ impl Kind {
 ///
 /// ```
 /// use imgsvc_layerstore::tar::Timestamp;
-/// let t = Timestamp::new(-2, 500_000_000).expect("nanos below one second");
+/// let t = Timestamp::new(-2, 500_000_000).ok_or("nanos below one second")?;
 /// assert_eq!((t.secs(), t.nanos()), (-2, 500_000_000)); // i.e. -1.5 s
 /// assert!(Timestamp::new(0, 1_000_000_000).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp {
@@ -131,6 +132,39 @@ pub struct SparseRegion {
 /// lengths is the entry's stored data size. To expand an entry: for each region, write the
 /// next `length` bytes of the entry's data at `offset`, then set the file's length to
 /// `real_size`.
+///
+/// ```
+/// use std::io::Read;
+/// use imgsvc_layerstore::tar::{Reader, SparseRegion};
+///
+/// // An old GNU sparse file ('S'): 10 bytes long, of which only "hello" at offset 5 is
+/// // stored; the first 5 bytes are a hole.
+/// let mut archive = vec![0u8; 512];
+/// archive[..6].copy_from_slice(b"sparse");
+/// archive[100..108].copy_from_slice(b"0000644\0");
+/// archive[124..136].copy_from_slice(b"00000000005\0"); // stored size
+/// archive[156] = b'S';
+/// archive[257..265].copy_from_slice(b"ustar  \0"); // GNU magic
+/// archive[386..398].copy_from_slice(b"00000000005\0"); // region offset
+/// archive[398..410].copy_from_slice(b"00000000005\0"); // region length
+/// archive[483..495].copy_from_slice(b"00000000012\0"); // real size (octal 12 = 10)
+/// archive[148..156].copy_from_slice(b"        ");
+/// let sum: u32 = archive.iter().map(|&b| u32::from(b)).sum();
+/// archive[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+/// archive.extend_from_slice(b"hello");
+/// archive.resize(512 * 4, 0);
+///
+/// let mut reader = Reader::new(&archive[..]);
+/// let mut entry = reader.next_entry()?.ok_or("one entry")?;
+/// let sparse = entry.header().sparse.clone().ok_or("a sparse file")?;
+/// assert_eq!((sparse.real_size(), sparse.data_size()), (10, 5));
+/// assert_eq!(sparse.regions(), [SparseRegion { offset: 5, length: 5 }]);
+/// // The entry's data is the packed regions, without the hole.
+/// let mut data = String::new();
+/// entry.read_to_string(&mut data)?;
+/// assert_eq!(data, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Sparse {
     real_size: u64,

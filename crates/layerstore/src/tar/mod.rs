@@ -51,13 +51,13 @@
 //! # };
 //! let mut reader = Reader::with_observer(&archive[..], Raw::default());
 //! while let Some(mut entry) = reader.next_entry()? {
-//!     std::io::copy(&mut entry, &mut std::io::sink()).expect("in memory");
+//!     std::io::copy(&mut entry, &mut std::io::sink())?;
 //! }
 //! let raw = reader.observer();
 //! assert_eq!(raw.names, [b"a.txt".to_vec()]);
 //! // Everything but the two data bytes is structure.
 //! assert_eq!(raw.structure.len(), archive.len() - 2);
-//! # Ok::<(), imgsvc_layerstore::tar::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod block;

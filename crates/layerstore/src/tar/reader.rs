@@ -59,11 +59,11 @@ const SCRATCH: usize = 64 << 10;
 ///     assert_eq!(entry.header().path, b"hello.txt");
 ///     assert_eq!(entry.header().kind, Kind::Regular);
 ///     let mut data = String::new();
-///     entry.read_to_string(&mut data).expect("in memory");
+///     entry.read_to_string(&mut data)?;
 ///     assert_eq!(data, "hello");
 /// }
 /// assert_eq!(reader.offset(), archive.len() as u64);
-/// # Ok::<(), imgsvc_layerstore::tar::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Reader<R, O = ()> {
     pub(super) inner: R,
@@ -460,6 +460,34 @@ impl<R, O> Reader<R, O> {
     }
 
     /// Whether the archive has ended and the input was consumed to its end.
+    ///
+    /// ```
+    /// use imgsvc_layerstore::tar::{Observer, Reader};
+    ///
+    /// /// Counts the bytes that are not entry data.
+    /// #[derive(Default)]
+    /// struct Structure(u64);
+    /// impl Observer for Structure {
+    ///     fn segment(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    ///         self.0 += bytes.len() as u64;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// // The empty archive, then 3 trailing bytes, which are read and observed too.
+    /// let mut input = vec![0u8; 1024];
+    /// input.extend_from_slice(b"end");
+    /// let mut reader = Reader::with_observer(&input[..], Structure::default());
+    /// assert!(!reader.is_finished());
+    /// assert!(reader.next_entry()?.is_none());
+    /// assert!(reader.is_finished());
+    /// assert_eq!((reader.offset(), reader.observer().0), (1027, 1027));
+    /// reader.observer_mut().0 = 0; // the observer is the caller's to use
+    /// assert!(reader.get_ref().is_empty()); // the input is consumed
+    /// let (_rest, observer) = reader.into_parts();
+    /// assert_eq!(observer.0, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.state == State::Ended
     }

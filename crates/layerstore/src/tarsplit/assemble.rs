@@ -45,9 +45,9 @@ const HOLE_BUFFER: usize = 64 << 10;
 /// assert_eq!(out, b"<header>hi<padding>");
 ///
 /// let mut tampered = tarsplit::assemble(entries.into_iter().map(Ok), |_: &FileEntry| Ok(&b"ho"[..]));
-/// let err = tampered.read_to_end(&mut Vec::new()).expect_err("the content changed");
+/// let err = tampered.read_to_end(&mut Vec::new()).err().ok_or("the content changed")?;
 /// assert!(err.to_string().starts_with("file integrity checksum failed for \"a\""));
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn assemble<I, F, T>(entries: I, open_file: F) -> Assembler<I::IntoIter, F, T>
 where

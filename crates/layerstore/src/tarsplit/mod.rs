@@ -46,7 +46,8 @@
 //! // Push: rebuild the identical tar.
 //! let mut rebuilt = Vec::new();
 //! let mut tar = tarsplit::assemble(Unpacker::new_gzip(&metadata[..]), |file| {
-//!     Ok(std::io::Cursor::new(files[&file.name].clone()))
+//!     let data = files.get(&file.name).cloned().unwrap_or_default();
+//!     Ok(std::io::Cursor::new(data))
 //! });
 //! tar.read_to_end(&mut rebuilt)?;
 //! assert_eq!(rebuilt, layer);

@@ -84,6 +84,21 @@ struct Current {
 /// Construction
 impl<W: Write> Packer<W> {
     /// Writes plain newline-delimited JSON to `out`, in writes of about 64 KiB.
+    ///
+    /// ```
+    /// use imgsvc_layerstore::tar::Reader;
+    /// use imgsvc_layerstore::tarsplit::Packer;
+    ///
+    /// // The empty archive: no entries, so one segment holding the two zero blocks.
+    /// let mut reader = Reader::with_observer(&[0u8; 1024][..], Packer::new(Vec::new()));
+    /// while reader.next_entry()?.is_some() {}
+    /// let (_, packer) = reader.into_parts();
+    /// assert_eq!(packer.entries(), 1);
+    /// let lines = String::from_utf8(packer.finish()?)?;
+    /// assert!(lines.starts_with(r#"{"type":2,"payload":"AAAA"#));
+    /// assert!(lines.ends_with("\"position\":0}\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(out: W) -> Packer<W> {
         Packer::with_output(Output::Plain(out))
     }

@@ -25,9 +25,18 @@ pub const MAX_LINE: usize = 16 << 20;
 /// {"type":1,"name":"etc/hostname","size":5,"payload":"AAAAAAAAAAA=","position":1}
 /// "#;
 /// let entries: Vec<Entry> = Unpacker::new(&metadata[..]).collect::<Result<_, _>>()?;
-/// assert!(matches!(&entries[0], Entry::Segment(s) if s.payload == b"header"));
-/// assert!(matches!(&entries[1], Entry::File(f) if f.name == b"etc/hostname" && f.size == 5));
-/// # Ok::<(), imgsvc_layerstore::tarsplit::Error>(())
+/// let [Entry::Segment(segment), Entry::File(file)] = entries.as_slice() else {
+///     return Err("a segment and a file entry".into());
+/// };
+/// assert_eq!((segment.payload.as_slice(), segment.position), (&b"header"[..], 0));
+/// assert_eq!((file.name.as_slice(), file.size, file.position), (&b"etc/hostname"[..], 5, 1));
+///
+/// // Or one entry at a time; a bad line is an error that names it.
+/// let mut unpacker = Unpacker::new(&b"{\"type\":2,\"payload\":null,\"position\":0}\nnot json\n"[..]);
+/// assert_eq!(unpacker.next_entry()?.map(|entry| entry.position()), Some(0));
+/// assert!(unpacker.next_entry().is_err());
+/// assert!(unpacker.next_entry()?.is_none()); // and then the end
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Unpacker<R> {
     input: Input<R>,
