@@ -88,6 +88,23 @@ async fn serve(
     (port, log)
 }
 
+/// The body of a successful GET of `path` on `endpoint`.
+async fn get(transport: &Transport, endpoint: &url::Url, path: &str) -> Vec<u8> {
+    let url = endpoint.join(path).expect("a URL");
+    let response = transport
+        .send(Request::get(url))
+        .await
+        .expect("sent")
+        .error_for_status()
+        .await
+        .expect("a success");
+    response
+        .bytes_limited(1024)
+        .await
+        .expect("the body")
+        .to_vec()
+}
+
 #[tokio::test]
 async fn ping_challenge_token_retry_and_a_redirect_without_authorization() {
     // The storage host: records whatever arrives.
@@ -149,17 +166,7 @@ async fn ping_challenge_token_retry_and_a_redirect_without_authorization() {
         vec![Scope::pull("lib/app")],
     ));
     for _ in 0..3 {
-        let url = endpoint
-            .join("/v2/lib/app/manifests/latest")
-            .expect("a URL");
-        let response = transport
-            .send(Request::get(url))
-            .await
-            .expect("sent")
-            .error_for_status()
-            .await
-            .expect("a manifest");
-        let body = response.bytes_limited(1024).await.expect("the body");
+        let body = get(&transport, &endpoint, "/v2/lib/app/manifests/latest").await;
         assert_eq!(&body[..], b"manifest");
     }
     assert_eq!(
@@ -184,20 +191,8 @@ async fn ping_challenge_token_retry_and_a_redirect_without_authorization() {
     }
 
     // The blob is redirected to another host: it gets there, without our token.
-    let url = endpoint
-        .join("/v2/lib/app/blobs/sha256:abc")
-        .expect("a URL");
-    let response = transport
-        .send(Request::get(url))
-        .await
-        .expect("sent")
-        .error_for_status()
-        .await
-        .expect("the blob");
-    assert_eq!(
-        &response.bytes_limited(1024).await.expect("the body")[..],
-        b"blob bytes"
-    );
+    let body = get(&transport, &endpoint, "/v2/lib/app/blobs/sha256:abc").await;
+    assert_eq!(&body[..], b"blob bytes");
     let storage = storage_log.lock().expect("the log");
     assert_eq!(storage.len(), 1);
     assert_eq!(storage[0].target, "/storage/abc");
