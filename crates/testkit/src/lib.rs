@@ -43,6 +43,9 @@ pub mod fixture;
 pub mod rawhttp;
 mod server;
 
+pub mod real;
+pub mod token;
+
 pub use server::{
     Auth, BearerAuth, Error, Fault, FaultId, FaultRule, Listener, PathMatch, RegistryConfig,
     RequestKind, RequestRecord, TestRegistry, TokenRequest,

@@ -1,0 +1,163 @@
+//! HTTP/1.1 plumbing of the token server: request heads, form decoding, timestamps.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::TcpStream;
+
+/// Longest request head the server reads.
+const MAX_HEAD: usize = 64 * 1024;
+
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) query: Vec<(String, String)>,
+    pub(super) authorization: Option<String>,
+    pub(super) body: Vec<u8>,
+}
+
+pub(super) struct Response {
+    pub(super) status: u16,
+    pub(super) body: String,
+    pub(super) www_authenticate: Option<&'static str>,
+}
+
+pub(super) fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let (method, target) = (method.to_owned(), target.to_owned());
+    let (mut authorization, mut length, mut total) = (None, 0usize, line.len());
+    loop {
+        line.clear();
+        total += reader.read_line(&mut line)?;
+        if total > MAX_HEAD {
+            return Ok(None);
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.to_owned());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length.min(MAX_HEAD)];
+    reader.read_exact(&mut body)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Ok(Some(Request {
+        method,
+        path: path.to_owned(),
+        query: parse_form(query),
+        authorization,
+        body,
+    }))
+}
+
+pub(super) fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// Every scope, split on spaces (one `scope` parameter may carry several).
+pub(super) fn scopes(pairs: &[(String, String)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, v)| v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` (also query strings): `+` is a space, `%XX` a byte.
+pub(super) fn parse_form(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+pub(super) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b, hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (proleptic Gregorian, UTC).
+pub(super) fn rfc3339(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn form_decoding_handles_percent_and_plus() {
+        let pairs = parse_form("scope=repository%3Aa%2Fb%3Apull+repository%3Ac%3Apush&x&service=s");
+        assert_eq!(
+            scopes(&pairs),
+            vec![
+                "repository:a/b:pull".to_owned(),
+                "repository:c:push".to_owned()
+            ]
+        );
+        assert_eq!(param(&pairs, "service").as_deref(), Some("s"));
+        assert_eq!(param(&pairs, "x").as_deref(), Some(""));
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}
