@@ -1,6 +1,7 @@
 //! What a layer changed relative to the layers below it, and the tar of those changes (how
 //! a read-write layer is exported, Docker's `docker diff` and `docker commit`).
 
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -41,13 +42,25 @@ pub struct Change {
 /// Compares two full trees (`new` over `old`; no `old` means everything is new), as a naive
 /// driver must: a path only in `new` is added, one only in `old` deleted (a deleted directory
 /// is reported once), one in both with different type, mode, owner, device, size, time or
-/// link target is modified.
+/// link target is modified. As Docker does, a directory with changes inside is reported
+/// modified too, so that the exported tar carries its permissions.
 pub(crate) fn compare_trees(new: &Path, old: Option<&Path>) -> Result<Vec<Change>, Error> {
     let mut changes = Vec::new();
     walk_new(new, old, Path::new("/"), &mut changes)?;
     if let Some(old) = old {
         walk_deleted(new, old, Path::new("/"), &mut changes)?;
     }
+    let reported: HashSet<PathBuf> = changes.iter().map(|c| c.path.clone()).collect();
+    let parents: BTreeSet<PathBuf> = changes
+        .iter()
+        .flat_map(|c| c.path.ancestors().skip(1))
+        .filter(|dir| *dir != Path::new("/") && !reported.contains(*dir))
+        .map(Path::to_path_buf)
+        .collect();
+    changes.extend(parents.into_iter().map(|path| Change {
+        path,
+        kind: ChangeKind::Modify,
+    }));
     changes.sort();
     Ok(changes)
 }
@@ -128,9 +141,11 @@ fn differs(new_path: &Path, new: &fs::Metadata, old_path: &Path, old: &fs::Metad
     if new.is_dir() {
         return false;
     }
-    if new.size() != old.size()
-        || (new.mtime(), new.mtime_nsec()) != (old.mtime(), old.mtime_nsec())
-    {
+    // Times compare as Docker compares them: equal, or the same second when one of them has
+    // no fraction (a tar keeps whole seconds).
+    let same_time = new.mtime() == old.mtime()
+        && (new.mtime_nsec() == old.mtime_nsec() || new.mtime_nsec() == 0 || old.mtime_nsec() == 0);
+    if new.size() != old.size() || !same_time {
         return true;
     }
     new.file_type().is_symlink() && fs::read_link(new_path).ok() != fs::read_link(old_path).ok()
@@ -239,4 +254,227 @@ pub(crate) fn export(root: &Path, changes: &[Change], out: &mut dyn Write) -> io
 /// `root` joined with a path written from the layer's root.
 fn join(root: &Path, path: &Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn change(path: &str, kind: ChangeKind) -> Change {
+        Change {
+            path: PathBuf::from(path),
+            kind,
+        }
+    }
+
+    /// An upper and a lower tree, each from `(path, content)` pairs (a path ending in `/` is
+    /// a directory), with `opaque` directories of the upper one marked by `attr` = `value`.
+    fn layers(
+        upper: &[&str],
+        lower: &[&str],
+        opaque: &[&str],
+        (attr, value): (&str, &[u8]),
+    ) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (tree, paths) in [("upper", upper), ("lower", lower)] {
+            let tree = dir.path().join(tree);
+            fs::create_dir_all(&tree).expect("mkdir");
+            for path in paths {
+                let full = tree.join(path.trim_end_matches('/'));
+                if path.ends_with('/') {
+                    fs::create_dir_all(&full).expect("mkdir");
+                } else {
+                    fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+                    fs::write(&full, path).expect("write");
+                }
+            }
+        }
+        for path in opaque {
+            let full = dir.path().join("upper").join(path);
+            rustix::fs::setxattr(&full, attr, value, rustix::fs::XattrFlags::empty())
+                .expect("the temporary filesystem takes user xattrs");
+        }
+        dir
+    }
+
+    fn overlay(dir: &tempfile::TempDir) -> Vec<Change> {
+        let root = dir.path();
+        overlay_changes(&root.join("upper"), Some(&root.join("lower"))).expect("changes")
+    }
+
+    #[test]
+    fn an_opaque_directory_over_one_below_is_deleted_by_the_unprivileged_mark_too() {
+        let dir = layers(
+            &["dir/", "dir/new", "dir/old"],
+            &["dir/", "dir/old", "dir/gone/x"],
+            &["dir"],
+            ("user.overlay.opaque", b"y"),
+        );
+        assert_eq!(
+            overlay(&dir),
+            [
+                change("/dir", ChangeKind::Delete),
+                change("/dir/new", ChangeKind::Add),
+                change("/dir/old", ChangeKind::Modify),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_opaque_directory_with_nothing_below_is_new() {
+        let dir = layers(
+            &["fresh/", "fresh/a"],
+            &["other"],
+            &["fresh"],
+            ("user.overlay.opaque", b"y"),
+        );
+        assert_eq!(
+            overlay(&dir),
+            [
+                change("/fresh", ChangeKind::Add),
+                change("/fresh/a", ChangeKind::Add),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_value_y_makes_a_directory_opaque() {
+        let dir = layers(
+            &["dir/", "dir/new"],
+            &["dir/old"],
+            &["dir"],
+            ("user.overlay.opaque", b"n"),
+        );
+        assert_eq!(
+            overlay(&dir),
+            [
+                change("/dir", ChangeKind::Modify),
+                change("/dir/new", ChangeKind::Add),
+            ]
+        );
+    }
+
+    /// A deleted directory that exists again is exported as the directory, an opaque marker
+    /// with its permissions, then its contents; a deleted path that is gone, as a whiteout.
+    #[test]
+    fn a_recreated_directory_exports_with_an_opaque_marker() {
+        let dir = layers(
+            &["dir/", "dir/new"],
+            &["dir/old", "gone"],
+            &["dir"],
+            ("user.overlay.opaque", b"y"),
+        );
+        let upper = dir.path().join("upper");
+        fs::set_permissions(upper.join("dir"), fs::Permissions::from_mode(0o710)).expect("chmod");
+        fs::set_permissions(upper.join("dir/new"), fs::Permissions::from_mode(0o640))
+            .expect("chmod");
+        let mut changes = overlay(&dir);
+        changes.push(change("/gone", ChangeKind::Delete));
+        changes.sort();
+        let mut tar = Vec::new();
+        export(&upper, &changes, &mut tar).expect("export");
+
+        let mut entries = Vec::new();
+        for entry in tar::Archive::new(&tar[..]).entries().expect("a tar") {
+            let entry = entry.expect("an entry");
+            let header = entry.header();
+            entries.push((
+                entry.path().expect("a path").display().to_string(),
+                header.entry_type(),
+                header.mode().expect("a mode") & 0o7777,
+            ));
+        }
+        assert_eq!(
+            entries,
+            [
+                ("dir".to_owned(), tar::EntryType::Directory, 0o710),
+                (
+                    "dir/.wh..wh..opq".to_owned(),
+                    tar::EntryType::Regular,
+                    0o710
+                ),
+                ("dir/new".to_owned(), tar::EntryType::Regular, 0o640),
+                (".wh.gone".to_owned(), tar::EntryType::Regular, 0),
+            ]
+        );
+    }
+
+    /// Both trees under one temporary directory, `new` and `old`, as `layers` makes them, every
+    /// file with the same time (a file in both trees is then unchanged).
+    fn trees(new: &[&str], old: &[&str]) -> tempfile::TempDir {
+        let dir = layers(new, old, &[], ("user.unused", b""));
+        for (tree, paths) in [("upper", new), ("lower", old)] {
+            for path in paths.iter().filter(|p| !p.ends_with('/')) {
+                set_time(
+                    &dir.path().join(tree).join(path),
+                    std::time::SystemTime::UNIX_EPOCH,
+                );
+            }
+        }
+        dir
+    }
+
+    fn set_time(file: &Path, time: std::time::SystemTime) {
+        fs::File::options()
+            .write(true)
+            .open(file)
+            .and_then(|f| f.set_modified(time))
+            .expect("setting a file's time");
+    }
+
+    fn naive(dir: &tempfile::TempDir) -> Vec<Change> {
+        let root = dir.path();
+        compare_trees(&root.join("upper"), Some(&root.join("lower"))).expect("changes")
+    }
+
+    /// Docker lists each directory that holds a change as modified (its permissions travel
+    /// in the exported tar), but not the root, and not a directory reported already.
+    #[test]
+    fn directories_holding_changes_are_modified() {
+        let dir = trees(
+            &["a/b/c/new", "a/b/keep", "d/", "fresh/x", "untouched/u"],
+            &["a/b/keep", "a/b/c/", "d/gone", "untouched/u"],
+        );
+        assert_eq!(
+            naive(&dir),
+            [
+                change("/a", ChangeKind::Modify),
+                change("/a/b", ChangeKind::Modify),
+                change("/a/b/c", ChangeKind::Modify),
+                change("/a/b/c/new", ChangeKind::Add),
+                change("/d", ChangeKind::Modify),
+                change("/d/gone", ChangeKind::Delete),
+                change("/fresh", ChangeKind::Add),
+                change("/fresh/x", ChangeKind::Add),
+            ]
+        );
+    }
+
+    /// A tar keeps whole seconds: a time with no fraction matches the same second with one,
+    /// as Docker compares them; another second, or two different fractions, do not.
+    #[test]
+    fn times_match_to_the_second_when_one_has_no_fraction() {
+        let at = |secs: u64, nanos: u32| {
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::new(secs, nanos)
+        };
+        for (old_time, new_time, changed) in [
+            (at(100, 0), at(100, 500), false),
+            (at(100, 500), at(100, 0), false),
+            (at(100, 500), at(100, 500), false),
+            (at(100, 500), at(100, 600), true),
+            (at(100, 0), at(101, 0), true),
+        ] {
+            let dir = trees(&["f"], &["f"]);
+            for (tree, time) in [("lower", old_time), ("upper", new_time)] {
+                set_time(&dir.path().join(tree).join("f"), time);
+            }
+            let expected = if changed {
+                vec![change("/f", ChangeKind::Modify)]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(naive(&dir), expected, "{old_time:?} -> {new_time:?}");
+        }
+    }
 }

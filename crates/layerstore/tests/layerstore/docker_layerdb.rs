@@ -248,14 +248,18 @@ fn a_docker_mount_is_found_with_its_init_layer() {
         b"c1\n"
     );
     store.unmount(&container).expect("unmounted");
-    // Changes are against the init layer: the container's own file, nothing the init layer
-    // or the image holds.
+    // Changes are against the init layer: the container's own file (and, as Docker lists
+    // it, the directory holding it), nothing the init layer or the image holds.
     let changes = store.rw_changes(&container).expect("changes");
-    let hostname = imgsvc_layerstore::Change {
-        path: PathBuf::from("/etc/hostname"),
-        kind: imgsvc_layerstore::ChangeKind::Add,
+    let change = |path: &str, kind| imgsvc_layerstore::Change {
+        path: PathBuf::from(path),
+        kind,
     };
-    assert_eq!(changes, [hostname]);
+    use imgsvc_layerstore::ChangeKind::{Add, Modify};
+    assert_eq!(
+        changes,
+        [change("/etc", Modify), change("/etc/hostname", Add)]
+    );
 }
 
 #[test]
@@ -289,4 +293,38 @@ fn a_size_with_a_newline_or_an_empty_cache_id_skips_that_layer_with_the_reason()
         "{skipped:?}"
     );
     assert!(store.get_rw_layer("c1").is_err());
+}
+
+#[test]
+fn any_whitespace_around_the_ids_is_trimmed_but_a_space_before_the_size_is_not() {
+    // Docker trims spaces, tabs and line ends of either kind around diff, cache-id and
+    // parent; a record edited by hand (or on Windows) still loads.
+    let db = docker_db();
+    let top = layer_dir(&db.layerdb(), db.top.0);
+    let diff = fs::read_to_string(top.join("diff")).expect("read");
+    fs::write(top.join("diff"), format!(" \t{}\r\n", diff.trim())).expect("write");
+    fs::write(top.join("cache-id"), format!("\r\n  {TOP_CACHE}\t\r\n")).expect("write");
+    fs::write(top.join("parent"), format!("  {}\r\n", db.base.0)).expect("write");
+    let (store, skipped) = db.open();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let layer = store.get(db.top.0).expect("the top layer");
+    assert_eq!(layer.parent(), Some(db.base.0));
+    let mut rebuilt = Vec::new();
+    store
+        .tar_stream(&layer)
+        .expect("a tar stream")
+        .read_to_end(&mut rebuilt)
+        .expect("the tar rebuilds from the trimmed cache id");
+    assert_eq!(rebuilt, db.top.1);
+
+    let db = docker_db();
+    fs::write(layer_dir(&db.layerdb(), db.top.0).join("size"), " 7").expect("write");
+    let (store, skipped) = db.open();
+    assert_eq!(store.map().len(), 1, "only the base loads");
+    assert!(
+        skipped
+            .iter()
+            .any(|(id, err)| *id == db.top.0 && err.to_string().contains("size")),
+        "{skipped:?}"
+    );
 }

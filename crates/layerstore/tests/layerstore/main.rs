@@ -7,6 +7,7 @@
 
 mod support;
 
+mod changes;
 mod docker_layerdb;
 mod store;
 mod tar;
