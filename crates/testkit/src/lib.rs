@@ -40,6 +40,7 @@
 #![deny(unsafe_code)]
 
 pub mod fixture;
+mod form;
 pub mod rawhttp;
 mod server;
 

@@ -13,8 +13,9 @@ use base64::Engine as _;
 #[cfg(test)]
 use super::jwt::decode_claims;
 use super::jwt::{self, Access, Claims};
-use super::wire::{Request, Response, param, parse_form, read_request, rfc3339, scopes};
+use super::wire::{Request, Response, param, parse_form, read_request, scopes};
 use super::{Error, Options, SigningKey};
+use crate::form::rfc3339;
 
 /// Actions the server grants to authenticated accounts.
 const GRANTABLE: [&str; 4] = ["pull", "push", "delete", "*"];
