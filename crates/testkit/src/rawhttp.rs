@@ -62,6 +62,7 @@ pub struct Request {
     method: String,
     url: String,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// Building and sending
@@ -72,7 +73,14 @@ impl Request {
             method: method.to_owned(),
             url: url.to_owned(),
             headers: Vec::new(),
+            body: Vec::new(),
         }
+    }
+
+    /// Sends `body` with a `Content-Length` (for a `POST`).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
     }
 
     /// Adds a header (several values of one name are sent as several lines).
@@ -100,8 +108,12 @@ impl Request {
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
+        if !self.body.is_empty() || self.method == "POST" {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes())?;
+        stream.write_all(&self.body)?;
         let mut raw = Vec::new();
         // A connection closed mid-body is what a drop fault looks like: keep what arrived.
         match stream.read_to_end(&mut raw) {

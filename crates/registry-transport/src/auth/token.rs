@@ -228,13 +228,24 @@ pub fn request_url(
 }
 
 /// Fetches and caches bearer tokens. One handler can serve many repositories and
-/// registries: tokens are cached per realm, service, account and scope set.
-#[derive(Debug)]
+/// registries: tokens are cached per realm, service, account and scope set. Its `Debug`
+/// output shows neither tokens nor the refresh token.
 pub struct TokenHandler {
     transport: Transport,
     options: TokenOptions,
     cache: tokio::sync::Mutex<HashMap<CacheKey, Token>>,
     refresh_token: std::sync::Mutex<Option<String>>,
+}
+
+impl fmt::Debug for TokenHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let has_refresh_token = self.refresh_token.lock().is_ok_and(|t| t.is_some());
+        f.debug_struct("TokenHandler")
+            .field("transport", &self.transport)
+            .field("options", &self.options)
+            .field("has_refresh_token", &has_refresh_token)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! Authentication: basic credentials, or bearer tokens from the registry's own token endpoint.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -49,7 +49,11 @@ impl Auth {
 /// Tokens are opaque random strings, recorded with the scopes granted and an expiry. The
 /// token endpoint takes `GET /token?service=…&scope=…&scope=…&account=…`, grants `pull` on
 /// each requested `repository:<name>:…` scope (nothing on denied repositories), and answers
-/// `{"token","access_token","expires_in","issued_at"}`.
+/// `{"token","access_token","expires_in","issued_at"}` (with a `refresh_token` when
+/// `offline_token=true`). It also takes the OAuth2 `POST /token` (form-encoded
+/// `grant_type=password` with `username`/`password`, or `grant_type=refresh_token` with a
+/// refresh token it issued) and answers `{"access_token","expires_in","issued_at","scope"}`
+/// plus a `refresh_token` for offline password grants and refresh grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BearerAuth {
     pub(crate) credentials: Option<(String, String)>,
@@ -119,6 +123,8 @@ struct Issued {
 #[derive(Debug, Default)]
 pub(crate) struct Tokens {
     issued: HashMap<String, Issued>,
+    /// Refresh tokens handed out (offline GETs and OAuth2 answers); they do not expire.
+    refresh: HashSet<String>,
     counter: u64,
 }
 
@@ -221,39 +227,104 @@ pub(crate) fn check(
     }
 }
 
-/// Answers a token request: status, JSON body, and the record for the log.
-pub(crate) fn issue(
-    bearer: &BearerAuth,
-    tokens: &mut Tokens,
-    params: &[(String, String)],
-    authorization: Option<&str>,
-) -> (u16, String, TokenRequest) {
-    let param = |key: &str| {
-        params
+/// A token request as it arrived.
+pub(crate) enum Ask<'a> {
+    /// `GET /token?…`: the query pairs and the `Authorization` header.
+    Get {
+        params: &'a [(String, String)],
+        authorization: Option<&'a str>,
+    },
+    /// `POST /token`, OAuth2: the form pairs of the body.
+    Post { form: &'a [(String, String)] },
+}
+
+impl Ask<'_> {
+    fn pairs(&self) -> &[(String, String)] {
+        match self {
+            Ask::Get { params, .. } => params,
+            Ask::Post { form } => form,
+        }
+    }
+
+    fn param(&self, key: &str) -> Option<String> {
+        self.pairs()
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
-    };
-    let scopes: Vec<String> = params
+    }
+}
+
+/// Answers a token request: status, JSON body, and the record for the log.
+///
+/// `GET` authenticates with basic credentials and asks for a refresh token with
+/// `offline_token=true`; `POST` (OAuth2) uses `grant_type=password` (`username`, `password`,
+/// a refresh token with `access_type=offline`) or `grant_type=refresh_token` with a refresh
+/// token this endpoint issued. Scopes may come as several `scope` parameters or one
+/// space-separated value.
+pub(crate) fn issue(
+    bearer: &BearerAuth,
+    tokens: &mut Tokens,
+    ask: &Ask<'_>,
+) -> (u16, String, TokenRequest) {
+    let scopes: Vec<String> = ask
+        .pairs()
         .iter()
         .filter(|(k, _)| k == "scope")
         .flat_map(|(_, v)| v.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .filter(|s| !s.is_empty())
         .collect();
-    let given = authorization.and_then(basic_credentials);
-    let authenticated = match (&bearer.credentials, &given) {
-        (Some(expected), Some(given)) => expected == given,
-        _ => false,
+    let grant_type = match ask {
+        Ask::Get { .. } => None,
+        Ask::Post { .. } => ask.param("grant_type"),
     };
     let mut record = TokenRequest {
+        method: match ask {
+            Ask::Get { .. } => "GET".to_owned(),
+            Ask::Post { .. } => "POST".to_owned(),
+        },
+        grant_type: grant_type.clone(),
         scopes: scopes.clone(),
-        service: param("service"),
-        account: param("account"),
-        authenticated,
+        service: ask.param("service"),
+        account: ask.param("account").or_else(|| ask.param("username")),
+        authenticated: false,
         granted: Vec::new(),
         status: 200,
     };
-    if bearer.credentials.is_some() && !authenticated {
+    let matches_configured = |given: Option<(String, String)>| match (&bearer.credentials, given) {
+        (Some(expected), Some(given)) => *expected == given,
+        _ => false,
+    };
+    let (authenticated, wants_refresh, refresh_in) = match ask {
+        Ask::Get { authorization, .. } => (
+            matches_configured(authorization.and_then(basic_credentials)),
+            ask.param("offline_token").as_deref() == Some("true"),
+            None,
+        ),
+        Ask::Post { .. } => match grant_type.as_deref() {
+            Some("password") => (
+                matches_configured(ask.param("username").zip(ask.param("password"))),
+                ask.param("access_type").as_deref() == Some("offline"),
+                None,
+            ),
+            Some("refresh_token") => {
+                let given = ask.param("refresh_token").unwrap_or_default();
+                let known = tokens.refresh.contains(&given);
+                (known, known, known.then_some(given))
+            }
+            _ => {
+                record.status = 400;
+                let body = serde_json::json!({
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be password or refresh_token",
+                })
+                .to_string();
+                return (400, body, record);
+            }
+        },
+    };
+    record.authenticated = authenticated;
+    let refresh_refused = grant_type.as_deref() == Some("refresh_token") && !authenticated;
+    if (bearer.credentials.is_some() && !authenticated) || refresh_refused {
         record.status = 401;
         let body = super::routes::envelope("UNAUTHORIZED", "authentication required", None);
         return (401, body, record);
@@ -283,14 +354,25 @@ pub(crate) fn issue(
     let expires_in = bearer
         .reported_expires_in
         .unwrap_or(bearer.lifetime.as_secs());
-    let body = serde_json::json!({
-        "token": token,
+    let mut body = serde_json::json!({
         "access_token": token,
         "expires_in": expires_in,
         "issued_at": rfc3339(SystemTime::now()),
-    })
-    .to_string();
-    (200, body, record)
+    });
+    if matches!(ask, Ask::Get { .. }) {
+        body["token"] = serde_json::Value::String(token);
+    } else {
+        body["scope"] = serde_json::Value::String(record.granted.join(" "));
+    }
+    if wants_refresh {
+        let refresh = refresh_in.unwrap_or_else(|| {
+            let fresh = format!("refresh-{}", tokens.mint());
+            tokens.refresh.insert(fresh.clone());
+            fresh
+        });
+        body["refresh_token"] = serde_json::Value::String(refresh);
+    }
+    (200, body.to_string(), record)
 }
 
 fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
@@ -350,7 +432,11 @@ mod tests {
             ("scope".to_owned(), "repository:a/b:pull".to_owned()),
             ("scope".to_owned(), "repository:secret:pull".to_owned()),
         ];
-        let (status, body, record) = issue(&bearer, &mut tokens, &params, None);
+        let ask = Ask::Get {
+            params: &params,
+            authorization: None,
+        };
+        let (status, body, record) = issue(&bearer, &mut tokens, &ask);
         assert_eq!(status, 200);
         assert_eq!(record.granted, ["repository:a/b:pull"]);
         let json: serde_json::Value = serde_json::from_str(&body).expect("token JSON");

@@ -20,6 +20,7 @@ pub(crate) fn handle(
     path: &str,
     query: Option<&str>,
     headers: &HeaderMap,
+    body: &[u8],
 ) -> Response<ResponseBody> {
     let route = Route::parse(listener, path);
     let kind = route.kind();
@@ -59,6 +60,7 @@ pub(crate) fn handle(
         authorization: authorization.as_deref(),
         range: range.as_deref(),
         accept: &accept,
+        body,
     };
     let (reply, digest) = match status_fault(shared, &request) {
         Some(reply) => (reply, None),
@@ -82,6 +84,8 @@ struct Request<'a> {
     authorization: Option<&'a str>,
     range: Option<&'a str>,
     accept: &'a [String],
+    /// The request body (read for `POST` only, capped).
+    body: &'a [u8],
 }
 
 fn status_fault(shared: &Shared, request: &Request<'_>) -> Option<Reply> {
@@ -169,13 +173,25 @@ fn token(shared: &Shared, request: &Request<'_>) -> Reply {
     let Auth::Bearer(bearer) = &shared.auth else {
         return Reply::new(404, "text/plain", "404 page not found\n");
     };
-    if request.method != "GET" {
-        return unsupported();
-    }
-    let params = routes::query_pairs(request.query.unwrap_or_default());
+    let pairs = match request.method {
+        "GET" => routes::query_pairs(request.query.unwrap_or_default()),
+        "POST" => match std::str::from_utf8(request.body) {
+            Ok(form) => routes::query_pairs(form),
+            Err(_) => return Reply::new(400, "text/plain", "the form is not UTF-8\n"),
+        },
+        _ => return unsupported(),
+    };
+    let ask = if request.method == "POST" {
+        auth::Ask::Post { form: &pairs }
+    } else {
+        auth::Ask::Get {
+            params: &pairs,
+            authorization: request.authorization,
+        }
+    };
     let (status, body, record) = {
         let mut tokens = lock(&shared.tokens);
-        auth::issue(bearer, &mut tokens, &params, request.authorization)
+        auth::issue(bearer, &mut tokens, &ask)
     };
     lock(&shared.token_log).push(record);
     let mut reply = Reply::new(status, "application/json", body);

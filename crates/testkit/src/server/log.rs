@@ -67,13 +67,18 @@ pub struct RequestRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenRequest {
-    /// The `scope` parameters, in order.
+    /// `GET` (the token flow) or `POST` (OAuth2).
+    pub method: String,
+    /// The OAuth2 `grant_type` of a `POST` (`password`, `refresh_token`).
+    pub grant_type: Option<String>,
+    /// The scopes asked for, in order (`scope` parameters, split at spaces).
     pub scopes: Vec<String>,
     /// The `service` parameter.
     pub service: Option<String>,
-    /// The `account` parameter.
+    /// The `account` parameter (the `username` of an OAuth2 password grant).
     pub account: Option<String>,
-    /// Whether valid basic credentials came with the request.
+    /// Whether valid credentials (basic, a password grant, or a known refresh token) came
+    /// with the request.
     pub authenticated: bool,
     /// The scopes granted (`repository:<name>:pull`), empty when refused.
     pub granted: Vec<String>,

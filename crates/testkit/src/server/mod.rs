@@ -129,7 +129,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// - `/v2/<name>/blobs/<digest>`: with a single `Range` (`206` + `Content-Range`, `416`
 ///   when unsatisfiable);
 /// - `/v2/<name>/tags/list`: sorted, with `n`/`last` pagination and a `Link` header;
-/// - `/token` in [`Auth::Bearer`] mode.
+/// - `/token` in [`Auth::Bearer`] mode (`GET`, and the OAuth2 `POST`).
 ///
 /// Errors use the distribution envelope `{"errors":[{"code","message","detail"}]}` with
 /// `NAME_UNKNOWN`, `NAME_INVALID`, `MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `TAG_INVALID`,
@@ -272,15 +272,25 @@ async fn serve(
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
             let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                let response = handler::handle(
-                    &shared,
-                    listener,
-                    request.method().as_str(),
-                    request.uri().path(),
-                    request.uri().query(),
-                    request.headers(),
-                );
-                async move { Ok::<_, Infallible>(response) }
+                let shared = Arc::clone(&shared);
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let body = if parts.method == http::Method::POST {
+                        read_body(body, MAX_REQUEST_BODY).await
+                    } else {
+                        Vec::new()
+                    };
+                    let response = handler::handle(
+                        &shared,
+                        listener,
+                        parts.method.as_str(),
+                        parts.uri.path(),
+                        parts.uri.query(),
+                        &parts.headers,
+                        &body,
+                    );
+                    Ok::<_, Infallible>(response)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -288,6 +298,28 @@ async fn serve(
         });
     }
     connections.abort_all();
+}
+
+/// The most of a request body read (OAuth2 token forms); the rest is dropped.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Reads up to `cap` bytes of a request body.
+async fn read_body(mut body: hyper::body::Incoming, cap: usize) -> Vec<u8> {
+    use http_body::Body as _;
+    let mut out = Vec::new();
+    while out.len() < cap {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    let take = data.len().min(cap - out.len());
+                    out.extend_from_slice(data.get(..take).unwrap_or_default());
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    out
 }
 
 /// Access

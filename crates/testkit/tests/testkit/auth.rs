@@ -280,3 +280,111 @@ fn denied_repositories_get_no_grant_and_a_denied_error() -> Result {
     );
     Ok(())
 }
+
+fn post_form(registry: &TestRegistry, form: &str) -> Response {
+    imgsvc_testkit::rawhttp::Request::new("POST", &registry.token_url())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form.as_bytes())
+        .send()
+        .expect("the registry answers on loopback")
+}
+
+#[test]
+fn oauth2_password_and_refresh_grants() {
+    let registry = start(Auth::Bearer(
+        BearerAuth::new().credentials("alice", "s3cret"),
+    ));
+    let url = format!("{}/v2/library/sample/manifests/latest", registry.url());
+    let scope = "scope=repository%3Alibrary%2Fsample%3Apull+repository%3Aother%2Frepo%3Apull";
+
+    let wrong = post_form(
+        &registry,
+        &format!("grant_type=password&username=alice&password=nope&service=testkit&{scope}"),
+    );
+    assert_eq!(wrong.status, 401);
+    let unsupported = post_form(&registry, &format!("grant_type=implicit&{scope}"));
+    assert_eq!(unsupported.status, 400);
+    assert!(unsupported.text().contains("unsupported_grant_type"));
+
+    let granted = post_form(
+        &registry,
+        &format!(
+            "grant_type=password&username=alice&password=s3cret&access_type=offline&service=testkit&client_id=t&{scope}"
+        ),
+    );
+    assert_eq!(granted.status, 200, "{}", granted.text());
+    let doc: serde_json::Value = serde_json::from_slice(&granted.body).expect("JSON");
+    assert!(
+        doc.get("token").is_none(),
+        "OAuth2 answers carry access_token"
+    );
+    assert_eq!(
+        doc["scope"],
+        "repository:library/sample:pull repository:other/repo:pull"
+    );
+    let access = format!("Bearer {}", doc["access_token"].as_str().expect("a token"));
+    assert_eq!(send("GET", &url, &[("Authorization", &access)]).status, 200);
+    let refresh = doc["refresh_token"].as_str().expect("offline access");
+
+    let renewed = post_form(
+        &registry,
+        &format!("grant_type=refresh_token&refresh_token={refresh}&service=testkit&{scope}"),
+    );
+    assert_eq!(renewed.status, 200);
+    let doc: serde_json::Value = serde_json::from_slice(&renewed.body).expect("JSON");
+    assert_eq!(doc["refresh_token"], refresh);
+    let forged = post_form(
+        &registry,
+        &format!("grant_type=refresh_token&refresh_token=forged&{scope}"),
+    );
+    assert_eq!(forged.status, 401);
+
+    let log = registry.token_requests();
+    let grants: Vec<(&str, Option<&str>, u16, bool)> = log
+        .iter()
+        .map(|r| {
+            (
+                r.method.as_str(),
+                r.grant_type.as_deref(),
+                r.status,
+                r.authenticated,
+            )
+        })
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            ("POST", Some("password"), 401, false),
+            ("POST", Some("implicit"), 400, false),
+            ("POST", Some("password"), 200, true),
+            ("POST", Some("refresh_token"), 200, true),
+            ("POST", Some("refresh_token"), 401, false),
+        ]
+    );
+    assert_eq!(log[2].account.as_deref(), Some("alice"));
+    assert_eq!(log[2].scopes.len(), 2);
+}
+
+#[test]
+fn offline_get_hands_out_a_refresh_token() {
+    let registry = start(Auth::bearer());
+    let plain = get(&format!(
+        "{}?scope=repository:library/sample:pull",
+        registry.token_url()
+    ));
+    let doc: serde_json::Value = serde_json::from_slice(&plain.body).expect("JSON");
+    assert!(doc.get("refresh_token").is_none());
+    let offline = get(&format!(
+        "{}?scope=repository:library/sample:pull&offline_token=true&client_id=t",
+        registry.token_url()
+    ));
+    let doc: serde_json::Value = serde_json::from_slice(&offline.body).expect("JSON");
+    let refresh = doc["refresh_token"].as_str().expect("a refresh token");
+    let renewed = post_form(
+        &registry,
+        &format!(
+            "grant_type=refresh_token&refresh_token={refresh}&scope=repository%3Alibrary%2Fsample%3Apull"
+        ),
+    );
+    assert_eq!(renewed.status, 200);
+}
