@@ -72,5 +72,5 @@ pub use error::Error;
 pub use id::{ChainId, DiffId};
 pub use layer::{Info, Layer, Metadata};
 pub use rw::{InitFn, RwLayer, RwLayerOptions};
-pub use store::{LayerStore, MAX_LAYER_DEPTH};
+pub use store::{LayerStore, MAX_LAYER_DEPTH, PreparedLayer};
 pub use tarstream::TarStream;

@@ -7,9 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::driver::Driver;
 use crate::layer::{Info, Layer, Metadata};
-use crate::layerdb::{LayerDb, Record};
+use crate::layerdb::{LayerDb, Record, WriteSet};
 use crate::rw::{MountState, Mounts};
 use crate::{ChainId, DiffId, Error, random_id, register};
+
+mod prepare;
+
+pub use prepare::PreparedLayer;
 
 /// Docker's limit on how many layers a chain may have.
 ///
@@ -389,6 +393,18 @@ impl LayerStore {
                 actual: outcome.diff_id,
             });
         }
+        self.finish_registration(set, cache_id, outcome, parent)
+    }
+
+    /// Records a layer whose files are in the driver's `cache_id` on `parent` and makes it
+    /// visible; if someone registered the same chain first, keeps theirs and removes ours.
+    pub(crate) fn finish_registration(
+        &self,
+        set: WriteSet,
+        cache_id: String,
+        outcome: register::Outcome,
+        parent: Option<&Layer>,
+    ) -> Result<Layer, Error> {
         let chain_id = match parent {
             Some(parent) => parent.chain_id().child(outcome.diff_id),
             None => ChainId::new(outcome.diff_id.digest()),

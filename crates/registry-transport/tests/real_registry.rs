@@ -23,16 +23,6 @@ const USER: &str = "tester";
 const PASSWORD: &str = "s3cret pass";
 const REPO: &str = "test/app";
 
-fn skipped() -> bool {
-    match real::skip_reason() {
-        Some(reason) => {
-            eprintln!("{reason}");
-            true
-        }
-        None => false,
-    }
-}
-
 /// A registry in `mode` serving the `app` test image as `test/app:v1`, and the layout it
 /// came from (in `dir`).
 fn serving_app(
@@ -93,7 +83,7 @@ async fn pull_app(session: &Session, layout: &OciLayout) -> TestResult {
 
 #[tokio::test]
 async fn no_auth_mode_serves_without_any_authorization() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -114,7 +104,7 @@ async fn no_auth_mode_serves_without_any_authorization() -> TestResult {
 
 #[tokio::test]
 async fn basic_mode_answers_the_htpasswd_challenge() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -146,7 +136,7 @@ async fn basic_mode_answers_the_htpasswd_challenge() -> TestResult {
 
 #[tokio::test]
 async fn token_mode_gets_one_token_per_scope_and_speaks_oauth2() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;

@@ -46,6 +46,7 @@ mod server;
 
 pub mod real;
 pub mod token;
+pub mod tree;
 
 pub use server::{
     Auth, BearerAuth, Error, Fault, FaultId, FaultRule, Listener, PathMatch, RegistryConfig,

@@ -20,16 +20,6 @@ type TestResult = Result<(), BoxError>;
 const USER: &str = "tester";
 const PASSWORD: &str = "s3cret pass";
 
-fn skipped() -> bool {
-    match real::skip_reason() {
-        Some(reason) => {
-            eprintln!("{reason}");
-            true
-        }
-        None => false,
-    }
-}
-
 /// A fresh layout with the test images, in `dir/layout`.
 fn test_images(dir: &Path) -> Result<OciLayout, BoxError> {
     let layout = OciLayout::init(dir.join("layout"))?;
@@ -145,7 +135,7 @@ fn stop_and_check_gone(registry: &mut RealRegistry) -> TestResult {
 
 #[test]
 fn noauth_registry_serves_pushed_manifests_and_an_index() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -229,7 +219,7 @@ fn noauth_registry_serves_pushed_manifests_and_an_index() -> TestResult {
 
 #[test]
 fn basic_registry_challenges_without_credentials_and_serves_with_them() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -261,7 +251,7 @@ fn basic_registry_challenges_without_credentials_and_serves_with_them() -> TestR
 #[test]
 fn token_registry_accepts_kid_tokens_from_the_token_server_and_only_for_their_scope() -> TestResult
 {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -449,7 +439,7 @@ fn token_registry_accepts_kid_tokens_from_the_token_server_and_only_for_their_sc
 
 #[test]
 fn token_registry_accepts_x5c_tokens_anonymous_pull_and_rejects_expired_tokens() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -525,7 +515,7 @@ fn token_registry_accepts_x5c_tokens_anonymous_pull_and_rejects_expired_tokens()
 
 #[test]
 fn registries_can_share_storage() -> TestResult {
-    if skipped() {
+    if real::skipped() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;

@@ -62,6 +62,24 @@ pub trait Driver: Send + Sync + fmt::Debug {
         self.create(id, parent)
     }
 
+    /// Whether a layer's diff can be applied before its parent is known: its files do not
+    /// depend on the parent's (overlay2 keeps each layer's own changes in its own directory;
+    /// vfs copies the parent first). Such layers can be extracted in parallel and given
+    /// their parent with [`set_parent`](Self::set_parent) when committed in order.
+    fn applies_without_parent(&self) -> bool {
+        false
+    }
+
+    /// Gives layer `id`, created without a parent, the parent `parent`. Only for drivers
+    /// that [apply without a parent](Self::applies_without_parent).
+    fn set_parent(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
+        let _ = (id, parent);
+        Err(Error::Unsupported {
+            driver: self.name(),
+            reason: "layers cannot be given a parent after their creation".to_owned(),
+        })
+    }
+
     /// Removes layer `id` and its files; a missing layer is not an error.
     fn remove(&self, id: &str) -> Result<(), Error>;
 

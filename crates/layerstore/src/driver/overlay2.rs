@@ -141,6 +141,11 @@ impl Overlay2 {
             .join("diff");
         std::os::unix::fs::symlink(&target, &link).map_err(Error::io("create", &link))?;
         fs::write(dir.join("link"), &short).map_err(Error::io("write", dir.join("link")))?;
+        self.link_parent(dir, parent)
+    }
+
+    /// Writes `lower` (the parent's link, then the parent's lowers) and makes `work`.
+    fn link_parent(&self, dir: &Path, parent: Option<&str>) -> Result<(), Error> {
         if let Some(parent) = parent {
             let parent_dir = self.layer_dir(parent)?;
             let parent_link = fs::read_to_string(parent_dir.join("link"))
@@ -187,6 +192,21 @@ impl Driver for Overlay2 {
 
     fn create(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
         self.create_layer(id, parent)
+    }
+
+    fn applies_without_parent(&self) -> bool {
+        true
+    }
+
+    fn set_parent(&self, id: &str, parent: Option<&str>) -> Result<(), Error> {
+        let dir = self.layer_dir(id)?;
+        if dir.join("lower").exists() {
+            return Err(Error::Unsupported {
+                driver: "overlay2",
+                reason: format!("layer {id} already has a parent"),
+            });
+        }
+        self.link_parent(&dir, parent)
     }
 
     fn remove(&self, id: &str) -> Result<(), Error> {

@@ -9,6 +9,7 @@ mod support;
 
 mod changes;
 mod docker_layerdb;
+mod prepare;
 mod store;
 mod tar;
 mod tarsplit;

@@ -56,6 +56,18 @@ pub fn skip_reason() -> Option<String> {
         .then(|| format!("skipped: {SKIP_ENV}=1 (real-registry tests need `{INSTALL_HINT}`)"))
 }
 
+/// Whether the current test should skip its real-registry work: prints the reason and
+/// returns `true` when [`skip_reason`] gives one.
+pub fn skipped() -> bool {
+    match skip_reason() {
+        Some(reason) => {
+            eprintln!("{reason}");
+            true
+        }
+        None => false,
+    }
+}
+
 /// Errors from starting registries and running the image tools.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
