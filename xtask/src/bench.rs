@@ -7,6 +7,7 @@
 mod compare;
 mod input;
 mod layers;
+mod pull;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ impl Settings {
 }
 
 /// The groups of benchmarks, for `--only`.
-const GROUPS: [&str; 3] = ["criterion", "digest", "layers"];
+const GROUPS: [&str; 4] = ["criterion", "digest", "layers", "pull"];
 
 /// Parses `[--quick] [--only GROUP]` and runs the benchmarks (all groups by default).
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -85,6 +86,33 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     if wanted("layers") {
         layer_comparisons(&settings)?;
+    }
+    if wanted("pull") {
+        pull_comparisons(&settings)?;
+    }
+    Ok(())
+}
+
+/// A whole pull against `skopeo copy` + `umoci unpack`, on both drivers.
+fn pull_comparisons(settings: &Settings) -> Result<()> {
+    let tool = pull::build_pull_tool()?;
+    let dir = cmd::target_dir()?.join("xtask-bench");
+    let scratch = dir.join("pull");
+    let (tar, _) = layers::ensure_usr_tar(&dir)?;
+    let (layout, compressed) = pull::ensure_layout(&dir, &tar)?;
+    let _ = std::fs::remove_dir_all(dir.join("pull-registry"));
+    let registry = pull::Registry::start(&dir.join("pull-registry"))?;
+    pull::push(&layout, &registry)?;
+    let mut outcomes = Vec::new();
+    for driver in ["vfs", "overlay2"] {
+        let mut comparison = pull::comparison(&tool, &registry, &scratch, driver, compressed);
+        let outcome = comparison.run(settings.runs);
+        outcomes.push((comparison, outcome));
+    }
+    layers::clean_runs(&scratch)?;
+    drop(registry);
+    for (comparison, outcome) in outcomes {
+        report::print(&comparison, &outcome?);
     }
     Ok(())
 }

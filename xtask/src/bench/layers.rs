@@ -89,7 +89,7 @@ pub(crate) fn register(
 
 /// A shell command running `work` with `$M` a freshly made, mounted ext4 filesystem, which
 /// it unmounts afterwards; `$1` is `scratch`, further arguments are added by the caller.
-fn on_fresh_ext4(scratch: &Path, work: &str) -> Command {
+pub(crate) fn on_fresh_ext4(scratch: &Path, work: &str) -> Command {
     let script = format!(
         r#"set -e
 M="$1/mnt"; IMG="$1/fs.img"
@@ -185,6 +185,6 @@ pub(crate) fn tar_stream(
 }
 
 /// Both sides answer only by succeeding (their exit status is checked by the runner).
-fn succeeded(_stdout: &str) -> Result<String> {
+pub(crate) fn succeeded(_stdout: &str) -> Result<String> {
     Ok("ok".to_owned())
 }
