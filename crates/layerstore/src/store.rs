@@ -12,6 +12,7 @@ use crate::rw::{MountState, Mounts};
 use crate::{ChainId, DiffId, Error, random_id, register};
 
 mod prepare;
+mod unpack;
 
 pub use prepare::PreparedLayer;
 

@@ -1,0 +1,3 @@
+//! `imgsvc`: a daemonless `docker image` (being written).
+
+fn main() {}

@@ -1,0 +1,93 @@
+//! `docker pull`: endpoints in order (mirrors first), ping, auth, then the pull itself.
+
+use std::sync::Arc;
+
+use imgsvc_distribution::client::Repository;
+use imgsvc_distribution::manifest::Platform;
+use imgsvc_distribution::progress::Progress;
+use imgsvc_distribution::pull::{Outcome, PullOptions};
+use imgsvc_reference::Reference;
+use imgsvc_registry_transport::auth::{Authorizer, Scope, TokenHandler, TokenOptions};
+use imgsvc_registry_transport::{ChallengeManager, Credentials, HeaderModifier, Transport, ping};
+
+use crate::error::Error;
+use crate::service::ImageService;
+
+/// The reference a pull of `image` with `tag` means, as `docker pull` reads them: a
+/// trailing `:` is dropped, a tag that parses as a digest pulls by digest, no tag means
+/// `latest`.
+///
+/// ```
+/// use imgsvc::pull_reference;
+/// assert_eq!(pull_reference("alpine", None)?.to_string(), "docker.io/library/alpine:latest");
+/// assert_eq!(pull_reference("alpine:", Some("3.20"))?.to_string(), "docker.io/library/alpine:3.20");
+/// let digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+/// assert_eq!(pull_reference("alpine", Some(digest))?.to_string(), format!("docker.io/library/alpine@{digest}"));
+/// assert!(pull_reference("Alpine", None).is_err());
+/// # Ok::<(), imgsvc::Error>(())
+/// ```
+pub fn pull_reference(image: &str, tag: Option<&str>) -> Result<Reference, Error> {
+    let image = image.trim_end_matches(':');
+    let text = match tag.filter(|t| !t.is_empty()) {
+        Some(tag) if tag.contains(':') => format!("{image}@{tag}"),
+        Some(tag) => format!("{image}:{tag}"),
+        None => image.to_owned(),
+    };
+    Ok(crate::tag::parse(&text)?.tag_name_only())
+}
+
+/// Pulling
+impl ImageService {
+    /// Pulls `image` (`alpine`, `registry.lan:5000/team/app`) at `tag` (a tag or a digest;
+    /// `latest` by default) for `platform` (the host's by default), authenticating with
+    /// `credentials` when the registry asks. Endpoints are tried in order (mirrors first for
+    /// Docker Hub; HTTPS, then plain HTTP, for insecure and loopback registries); one that
+    /// does not answer like a registry makes way for the next.
+    pub async fn pull_image(
+        &self,
+        image: &str,
+        tag: Option<&str>,
+        platform: Option<&Platform>,
+        credentials: Option<Credentials>,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Outcome, Error> {
+        let reference = pull_reference(image, tag)?;
+        let credentials = credentials.unwrap_or_else(Credentials::anonymous);
+        let mut options = PullOptions::default();
+        options.platform = platform.cloned();
+        let mut last = None;
+        for endpoint in self.registry.pull_endpoints(reference.domain())? {
+            let base = Transport::for_endpoint(&self.client, &endpoint)
+                .with_modifier(HeaderModifier::user_agent());
+            let challenges = Arc::new(ChallengeManager::default());
+            match ping::ping(&base, &endpoint.url, &challenges).await {
+                Ok(_) => {}
+                Err(err) if err.is_fallback() => {
+                    last = Some(Error::from(err));
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            }
+            let tokens = Arc::new(TokenHandler::new(&base, TokenOptions::default()));
+            let transport = base.with_authorizer(Authorizer::new(
+                challenges,
+                tokens,
+                credentials.clone(),
+                vec![Scope::pull(reference.path())],
+            ));
+            let repo = Repository::new(reference.path(), &endpoint.url, transport)?;
+            match self
+                .puller
+                .pull(&repo, &reference, &options, progress)
+                .await
+            {
+                Ok(outcome) => return Ok(outcome),
+                Err(err) if endpoint.mirror => last = Some(err.into()),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::NoSuchImage {
+            reference: reference.familiar_string(),
+        }))
+    }
+}
