@@ -69,6 +69,9 @@ impl ImageService {
                 if !self.stores.images.children(id)?.is_empty() {
                     return Err(children_conflict(id));
                 }
+                if let Some(user) = self.rw_user(id, force)? {
+                    return Err(used_conflict(id, &user));
+                }
                 for reference in &references {
                     self.untag(reference, &mut out)?;
                 }
@@ -114,8 +117,11 @@ impl ImageService {
         let short = id.digest().short().to_string();
         let children = !self.stores.images.children(id)?.is_empty();
         let references = self.references(id)?;
+        let user = self.rw_user(id, force)?;
         let conflict = if children {
             Some(children_conflict(id))
+        } else if let Some(user) = &user {
+            Some(used_conflict(id, user))
         } else if !force && !references.is_empty() {
             Some(Error::Conflict {
                 image: short,
@@ -126,8 +132,9 @@ impl ImageService {
             None
         };
         if let Some(conflict) = conflict {
+            // After an untag, an image still in use or depended on stays without a word.
             let dangling = references.is_empty() && !children;
-            return if quiet && !dangling {
+            return if quiet && (!dangling || user.is_some()) {
                 Ok(())
             } else {
                 Err(conflict)
@@ -150,11 +157,39 @@ impl ImageService {
     }
 }
 
+fn used_conflict(id: ImageId, user: &str) -> Error {
+    Error::Conflict {
+        image: id.digest().short().to_string(),
+        forced: "must be forced",
+        reason: format!("image is being used by stopped container {user}"),
+    }
+}
+
 fn children_conflict(id: ImageId) -> Error {
     Error::Conflict {
         image: id.digest().short().to_string(),
         forced: "cannot be forced",
         reason: "image has dependent child images".to_owned(),
+    }
+}
+
+/// Use
+impl ImageService {
+    /// A read-write layer (a container's) on top of the image's layers, unless `force`.
+    fn rw_user(&self, id: ImageId, force: bool) -> Result<Option<String>, Error> {
+        if force {
+            return Ok(None);
+        }
+        let Some(chain) = self.stores.images.get(id)?.chain_id() else {
+            return Ok(None);
+        };
+        Ok(self
+            .stores
+            .layers
+            .rw_layers()
+            .into_iter()
+            .find(|(_, parent)| *parent == Some(chain))
+            .map(|(name, _)| name))
     }
 }
 

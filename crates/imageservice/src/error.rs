@@ -28,6 +28,19 @@ pub enum Error {
         reference: String,
     },
 
+    /// The image exists, but for another platform than the one asked for.
+    #[error(
+        "image with reference {reference} was found but does not match the specified platform: wanted {wanted}, actual: {actual}"
+    )]
+    WrongPlatform {
+        /// What was asked for.
+        reference: String,
+        /// The platform wanted.
+        wanted: String,
+        /// The image's platform.
+        actual: String,
+    },
+
     /// A reference that is not valid.
     #[error("invalid reference format: {text:?}: {source}")]
     InvalidReference {
@@ -104,7 +117,7 @@ impl Error {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchImage { .. } => ErrorKind::NotFound,
+            Error::NoSuchImage { .. } | Error::WrongPlatform { .. } => ErrorKind::NotFound,
             Error::InvalidReference { .. }
             | Error::AmbiguousId { .. }
             | Error::TagWithDigest { .. } => ErrorKind::InvalidArgument,

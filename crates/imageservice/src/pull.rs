@@ -81,7 +81,10 @@ impl ImageService {
                 .pull(&repo, &reference, &options, progress)
                 .await
             {
-                Ok(outcome) => return Ok(outcome),
+                Ok(outcome) => {
+                    warn_on_platform(&reference, &outcome, platform, progress);
+                    return Ok(outcome);
+                }
                 Err(err) if endpoint.mirror => last = Some(err.into()),
                 Err(err) => return Err(err.into()),
             }
@@ -90,4 +93,33 @@ impl ImageService {
             reference: reference.familiar_string(),
         }))
     }
+}
+
+/// A single-platform image that is not the platform asked for (or, when none was, not the
+/// host's) is pulled, with a warning, as Docker does.
+fn warn_on_platform(
+    reference: &Reference,
+    outcome: &Outcome,
+    wanted: Option<&Platform>,
+    progress: &Arc<dyn Progress>,
+) {
+    let got = outcome.platform.normalize();
+    let (want, requested) = match wanted {
+        Some(platform) => (platform.normalize(), true),
+        None => (Platform::host().normalize(), false),
+    };
+    if imgsvc_distribution::manifest::Matcher::new(&want).matches(&got) {
+        return;
+    }
+    let text = if requested {
+        format!(
+            "WARNING: image with reference {} was found but its platform ({got}) does not match the specified platform ({want})",
+            reference.familiar_string()
+        )
+    } else {
+        format!(
+            "WARNING: The requested image's platform ({got}) does not match the detected host platform ({want}) and no specific platform was requested"
+        )
+    };
+    progress.event(imgsvc_distribution::progress::Event::message(None, text));
 }

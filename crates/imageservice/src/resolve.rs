@@ -1,7 +1,8 @@
 //! Finding an image as Docker does: by reference, full ID, or unique ID prefix.
 
 use imgsvc_digest::Digest;
-use imgsvc_imagestore::ImageId;
+use imgsvc_distribution::manifest::{Matcher, Platform};
+use imgsvc_imagestore::{Image, ImageId};
 use imgsvc_reference::Reference;
 
 use crate::error::Error;
@@ -56,6 +57,29 @@ impl ImageService {
                 source: Box::new(source),
             }),
         }
+    }
+
+    /// The image `ref_or_id` names (as [`resolve`](Self::resolve) finds it); with `platform`,
+    /// only if the image is for that platform (Docker's `--platform` on `inspect`/`run`).
+    pub fn get_image(&self, ref_or_id: &str, platform: Option<&Platform>) -> Result<Image, Error> {
+        let image = self.stores.images.get(self.resolve(ref_or_id)?)?;
+        if let Some(wanted) = platform {
+            let config = image.config();
+            let mut actual = Platform::new(
+                config.os.as_deref().unwrap_or("linux"),
+                config.architecture.as_deref().unwrap_or_default(),
+            );
+            actual.variant = config.variant.clone().filter(|v| !v.is_empty());
+            let wanted = wanted.normalize();
+            if !Matcher::new(&wanted).matches(&actual.normalize()) {
+                return Err(Error::WrongPlatform {
+                    reference: ref_or_id.to_owned(),
+                    wanted: wanted.to_string(),
+                    actual: actual.to_string(),
+                });
+            }
+        }
+        Ok(image)
     }
 
     /// The references (tags and digests) of an image, sorted.

@@ -281,6 +281,27 @@ impl LayerStore {
         })
     }
 
+    /// Every read-write layer: its name and the layer it sits on, sorted by name.
+    ///
+    /// ```
+    /// # let root = tempfile::tempdir()?;
+    /// # let vfs = imgsvc_layerstore::driver::Vfs::open(root.path().join("vfs"))?;
+    /// # let store = imgsvc_layerstore::LayerStore::open(root.path().join("layerdb"), Box::new(vfs))?;
+    /// let container = store.create_rw_layer("c1", None, Default::default())?;
+    /// assert_eq!(store.rw_layers(), [("c1".to_owned(), None)]);
+    /// # store.release_rw_layer(container)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rw_layers(&self) -> Vec<(String, Option<ChainId>)> {
+        let mut layers: Vec<_> = self
+            .mounts_lock()
+            .iter()
+            .map(|(name, state)| (name.clone(), state.record.parent))
+            .collect();
+        layers.sort();
+        layers
+    }
+
     /// The driver ID of the read-write layer `name`.
     ///
     /// ```

@@ -311,3 +311,83 @@ async fn unpack_gives_the_root_filesystem() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_platform_image_of_another_platform_pulls_with_a_warning() -> TestResult {
+    let fx = Fixture::new().await?;
+    let arm = ImageBuilder::new()
+        .platform(imgsvc_testkit::fixture::Platform::new("linux", "s390x"))
+        .layer(LayerBuilder::new().file("a", b"a").build()?)
+        .build()?;
+    fx.registry.push_image("lib/arm", "v1", &arm)?;
+    let events = Arc::new(imgsvc::distribution::progress::Collect::new());
+    let progress: Arc<dyn Progress> = events.clone();
+    let name = format!("{}/lib/arm", fx.registry.host());
+    let wanted: imgsvc::distribution::manifest::Platform = "linux/arm64".parse()?;
+    let outcome = fx
+        .service
+        .pull_image(&name, Some("v1"), Some(&wanted), None, &progress)
+        .await?;
+    assert_eq!(outcome.platform.architecture, "s390x");
+    let warned = events.events().iter().any(|e| {
+        e.to_docker_json()
+            .contains("does not match the specified platform (linux/arm64")
+    });
+    assert!(warned, "{:?}", events.events());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_under_a_read_write_layer_is_kept_unless_forced() -> TestResult {
+    let fx = Fixture::new().await?;
+    let name = fx.pull("lib/app", "v1", &image("app")?).await?;
+    let id = fx.service.resolve(&format!("{name}:v1"))?;
+    let chain = fx.service.stores().images.get(id)?.chain_id();
+    let container = fx
+        .service
+        .stores()
+        .layers
+        .create_rw_layer("c1", chain, Default::default())?;
+    let refused = fx
+        .service
+        .delete_image(&id.digest().to_string(), false, false)
+        .expect_err("in use");
+    assert!(
+        refused
+            .to_string()
+            .contains("(must be forced) - image is being used by stopped container c1"),
+        "{refused}"
+    );
+    // Untagging by name keeps the image silently.
+    let out = fx
+        .service
+        .delete_image(&format!("{name}:v1"), false, false)?;
+    assert!(
+        out.iter().all(|d| matches!(d, Deleted::Untagged(_))),
+        "{out:?}"
+    );
+    assert!(fx.service.stores().images.contains(id)?);
+    fx.service
+        .delete_image(&id.digest().to_string(), true, false)?;
+    assert!(!fx.service.stores().images.contains(id)?);
+    fx.service.stores().layers.release_rw_layer(container)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_image_checks_the_platform_when_asked() -> TestResult {
+    let fx = Fixture::new().await?;
+    let name = fx.pull("lib/app", "v1", &image("app")?).await?;
+    let reference = format!("{name}:v1");
+    let image = fx.service.get_image(&reference, None)?;
+    assert_eq!(image.config().architecture.as_deref(), Some("amd64"));
+    fx.service
+        .get_image(&reference, Some(&"linux/amd64".parse()?))?;
+    let wrong = fx
+        .service
+        .get_image(&reference, Some(&"linux/arm64".parse()?))
+        .expect_err("amd64 only");
+    assert_eq!(wrong.kind(), ErrorKind::NotFound);
+    assert!(wrong.to_string().contains("wanted linux/arm64"), "{wrong}");
+    Ok(())
+}
