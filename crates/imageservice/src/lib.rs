@@ -4,7 +4,7 @@
 //! [`ImageService::open`] opens a root (`/var/lib/docker`'s layout: `image/<driver>/…`,
 //! the driver's directories, `content/` for manifests) and composes the stores of the
 //! sibling crates: layers ([`layerstore`]), image configs ([`imagestore`]), tags
-//! ([`reference`]), and the puller ([`distribution`]) over an authorised registry
+//! ([`mod@reference`]), and the puller ([`distribution`]) over an authorised registry
 //! transport ([`registry_transport`]). Its methods behave like `docker image …`: images are
 //! found by reference, full ID or unique ID prefix; deleting follows Docker's conflict rules.
 //!
