@@ -7,6 +7,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod demo;
 mod fuzz;
 
 use std::env;
@@ -21,6 +22,8 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
 Commands:
+  demo                         the main job: a token-auth test registry on loopback serving a
+                               multi-platform image; the imgsvc CLI pulls, lists, inspects it
   ci                           fmt check, clippy -D warnings, tests (nextest if installed,
                                plus doctests), rustdoc with -D warnings
   fuzz --smoke [--seconds N]   build every fuzz target, run each for N seconds (default 20)
@@ -28,7 +31,7 @@ Commands:
   bench [--quick] [--only G]   criterion benches, then whole-command comparisons such as
                                `sha256sum` against `digestsum` on a 1 GiB file
                                (--quick: criterion --quick, 256 MiB, 3 runs;
-                               --only criterion|digest|layers: one group)
+                               --only criterion|digest|layers|pull: one group)
   help                         print this text
 ";
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
+        "demo" => demo::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
