@@ -24,6 +24,9 @@ pub(crate) struct Args {
     /// Print Docker's JSON progress messages, one per line.
     #[arg(long, conflicts_with = "quiet")]
     json: bool,
+    /// Download every tag of the repository (NAME must give no tag or digest).
+    #[arg(short = 'a', long)]
+    all_tags: bool,
     /// The image: `NAME[:TAG|@DIGEST]`.
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     name: String,
@@ -61,7 +64,10 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<()> {
         Display::Plain => Arc::new(Plain),
         Display::Bars(bars) => Arc::clone(bars) as Arc<dyn Progress>,
     };
-    if matches!(display, Display::Plain | Display::Bars(_)) && is_name_only(&args.name) {
+    if matches!(display, Display::Plain | Display::Bars(_))
+        && is_name_only(&args.name)
+        && !args.all_tags
+    {
         crate::output::print("Using default tag: latest\n")?;
     }
     let outcome = crate::runtime()?.block_on(async {
@@ -69,24 +75,35 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<()> {
             .lookup(reference.domain())
             .await?;
         let credentials = (!credentials.is_anonymous()).then_some(credentials);
-        service
-            .pull_image(&args.name, None, platform.as_ref(), credentials, &progress)
-            .await
-            .map_err(|err| match err.kind() {
-                ErrorKind::Unauthorized => Unauthorized {
-                    host: reference.domain().to_owned(),
-                    error: err.into(),
-                }
-                .into(),
-                _ => Box::<dyn std::error::Error + Send + Sync>::from(err),
-            })
+        let pulled = if args.all_tags {
+            service
+                .pull_all_tags(&args.name, platform.as_ref(), credentials, &progress)
+                .await
+        } else {
+            service
+                .pull_image(&args.name, None, platform.as_ref(), credentials, &progress)
+                .await
+                .map(|outcome| vec![outcome])
+        };
+        pulled.map_err(|err| match err.kind() {
+            ErrorKind::Unauthorized => Unauthorized {
+                host: reference.domain().to_owned(),
+                error: err.into(),
+            }
+            .into(),
+            _ => Box::<dyn std::error::Error + Send + Sync>::from(err),
+        })
     });
     if let Display::Bars(bars) = &display {
         bars.finish();
     }
-    let outcome = outcome?;
+    let outcomes = outcome?;
     if !matches!(display, Display::Json) {
-        crate::output::print(&format!("{}\n", outcome.reference))?;
+        let text: String = outcomes
+            .iter()
+            .map(|o| format!("{}\n", o.reference))
+            .collect();
+        crate::output::print(&text)?;
     }
     Ok(())
 }

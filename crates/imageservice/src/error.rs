@@ -58,6 +58,13 @@ pub enum Error {
         text: String,
     },
 
+    /// `pull --all-tags` of a reference that names a tag or digest.
+    #[error("tag can't be used with --all-tags/-a: {text}")]
+    TagWithAllTags {
+        /// The reference given.
+        text: String,
+    },
+
     /// An ID prefix matching several images.
     #[error("{prefix}: the ID prefix matches more than one image; give more characters")]
     AmbiguousId {
@@ -120,7 +127,8 @@ impl Error {
             Error::NoSuchImage { .. } | Error::WrongPlatform { .. } => ErrorKind::NotFound,
             Error::InvalidReference { .. }
             | Error::AmbiguousId { .. }
-            | Error::TagWithDigest { .. } => ErrorKind::InvalidArgument,
+            | Error::TagWithDigest { .. }
+            | Error::TagWithAllTags { .. } => ErrorKind::InvalidArgument,
             Error::Conflict { .. } => ErrorKind::Conflict,
             Error::Archive(_) => ErrorKind::InvalidArgument,
             Error::Pull(err) => pull_kind(err),

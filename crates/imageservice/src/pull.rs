@@ -95,6 +95,74 @@ impl ImageService {
     }
 }
 
+/// Tags
+impl ImageService {
+    /// The tags of `image`'s repository (`alpine`, `registry.lan/team/app`), as the first
+    /// endpoint that answers lists them.
+    pub async fn tags(
+        &self,
+        image: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<Vec<String>, Error> {
+        let reference = crate::tag::parse(image)?;
+        let credentials = credentials.unwrap_or_else(Credentials::anonymous);
+        let mut last = None;
+        for endpoint in self.registry.pull_endpoints(reference.domain())? {
+            let base = Transport::for_endpoint(&self.client, &endpoint)
+                .with_modifier(HeaderModifier::user_agent());
+            let challenges = Arc::new(ChallengeManager::default());
+            if let Err(err) = ping::ping(&base, &endpoint.url, &challenges).await {
+                if err.is_fallback() {
+                    last = Some(Error::from(err));
+                    continue;
+                }
+                return Err(err.into());
+            }
+            let tokens = Arc::new(TokenHandler::new(&base, TokenOptions::default()));
+            let transport = base.with_authorizer(Authorizer::new(
+                challenges,
+                tokens,
+                credentials.clone(),
+                vec![Scope::pull(reference.path())],
+            ));
+            let repo = Repository::new(reference.path(), &endpoint.url, transport)?;
+            match repo.tags().all().await {
+                Ok(tags) => return Ok(tags),
+                Err(err) if endpoint.mirror => last = Some(err.into()),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::NoSuchImage {
+            reference: reference.familiar_name().to_owned(),
+        }))
+    }
+
+    /// `docker pull --all-tags`: every tag of `image`'s repository (`image` must name no tag
+    /// or digest), one after the other; what each pull did.
+    pub async fn pull_all_tags(
+        &self,
+        image: &str,
+        platform: Option<&Platform>,
+        credentials: Option<Credentials>,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Vec<Outcome>, Error> {
+        let reference = crate::tag::parse(image.trim_end_matches(':'))?;
+        if !reference.is_name_only() {
+            return Err(Error::TagWithAllTags {
+                text: image.to_owned(),
+            });
+        }
+        let mut outcomes = Vec::new();
+        for tag in self.tags(image, credentials.clone()).await? {
+            outcomes.push(
+                self.pull_image(image, Some(&tag), platform, credentials.clone(), progress)
+                    .await?,
+            );
+        }
+        Ok(outcomes)
+    }
+}
+
 /// A single-platform image that is not the platform asked for (or, when none was, not the
 /// host's) is pulled, with a warning, as Docker does.
 fn warn_on_platform(

@@ -11,5 +11,6 @@ mod info;
 mod inspect;
 mod login;
 mod pull;
+mod real_registry;
 mod rmi;
 mod tag;

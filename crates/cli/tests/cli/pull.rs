@@ -131,3 +131,23 @@ fn a_bad_platform_is_an_error_and_usage_errors_exit_2() {
     let usage = env.run(&["--driver", "zfs", "info"]);
     assert_eq!(usage.code, 2, "{usage:?}");
 }
+
+#[test]
+fn all_tags_pulls_every_tag_and_refuses_a_tag() {
+    let (one, two) = (image("one"), image("two"));
+    let registry = registry(&[("demo/many", "v1", &one), ("demo/many", "v2", &two)]);
+    let env = Env::new();
+    let name = remote(&registry, "demo/many");
+    let run = env.run(&["pull", "-a", &name]).ok();
+    assert_eq!(
+        run.lines()
+            .iter()
+            .filter(|l| l.starts_with("Status: "))
+            .count(),
+        2,
+        "{run:?}"
+    );
+    assert_eq!(env.run(&["images", "-q"]).ok().lines().len(), 2);
+    env.run(&["pull", "-a", &format!("{name}:v1")])
+        .fails_with("tag can't be used with --all-tags/-a");
+}

@@ -391,3 +391,29 @@ async fn get_image_checks_the_platform_when_asked() -> TestResult {
     assert!(wrong.to_string().contains("wanted linux/arm64"), "{wrong}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_tags_are_pulled_when_asked() -> TestResult {
+    let fx = Fixture::new().await?;
+    for tag in ["v1", "v2", "v3"] {
+        fx.registry.push_image("lib/many", tag, &image(tag)?)?;
+    }
+    let name = format!("{}/lib/many", fx.registry.host());
+    let mut tags = fx.service.tags(&name, None).await?;
+    tags.sort();
+    assert_eq!(tags, ["v1", "v2", "v3"]);
+    let progress: Arc<dyn Progress> = Arc::new(());
+    let outcomes = fx
+        .service
+        .pull_all_tags(&name, None, None, &progress)
+        .await?;
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(fx.service.images(&Filters::default())?.len(), 3);
+    let err = fx
+        .service
+        .pull_all_tags(&format!("{name}:v1"), None, None, &progress)
+        .await
+        .expect_err("a tag with --all-tags");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    Ok(())
+}
