@@ -3,6 +3,11 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use imgsvc::distribution::progress::Progress;
+
+use crate::progress::Bars;
 
 use crate::{Global, Result};
 
@@ -64,20 +69,32 @@ pub(crate) struct LoadArgs {
     quiet: bool,
 }
 
-/// Runs `load`.
+/// Runs `load`: `Loading layer` bars on a terminal (Docker's), nothing else otherwise.
 pub(crate) fn load(args: LoadArgs, global: &Global) -> Result<()> {
     let service = global.open()?;
+    let bars = (!args.quiet && std::io::stdout().is_terminal()).then(|| Arc::new(Bars::new()));
+    let progress: Arc<dyn Progress> = match &bars {
+        Some(bars) => Arc::clone(bars) as Arc<dyn Progress>,
+        None => Arc::new(()),
+    };
     let loaded = match args.input {
-        Some(path) if path.is_dir() => service.load_layout(&path)?,
-        Some(path) => service.load(std::io::BufReader::new(std::fs::File::open(&path)?))?,
+        Some(path) if path.is_dir() => service.load_layout_with(&path, &progress),
+        Some(path) => service.load_with(
+            std::io::BufReader::new(std::fs::File::open(&path)?),
+            &progress,
+        ),
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 return Err("requested load from stdin, but stdin is empty".into());
             }
-            service.load(stdin.lock())?
+            service.load_with(stdin.lock(), &progress)
         }
     };
+    if let Some(bars) = &bars {
+        bars.finish();
+    }
+    let loaded = loaded?;
     if !args.quiet {
         let text: String = loaded.iter().map(|l| format!("{l}\n")).collect();
         crate::output::print(&text)?;

@@ -42,6 +42,17 @@ impl Progress for Plain {
                 action: Action::Downloading | Action::Extracting,
                 ..
             } => {}
+            // One line per loaded layer, when it is read whole.
+            Event::Layer {
+                id,
+                action: Action::LoadingLayer,
+                current,
+                total,
+            } => {
+                if total.is_some_and(|t| *current >= t) {
+                    line(&format!("{id}: Loading layer done"));
+                }
+            }
             Event::Layer { id, action, .. } => line(&format!("{id}: {action}")),
             Event::Message { id, text } => line(&message_line(id.as_deref(), text)),
         }
@@ -120,7 +131,10 @@ impl Progress for Bars {
             } => {
                 let bar = self.bar(&id);
                 match (action, total) {
-                    (Action::Downloading | Action::Extracting, Some(total)) if total > 0 => {
+                    (
+                        Action::Downloading | Action::Extracting | Action::LoadingLayer,
+                        Some(total),
+                    ) if total > 0 => {
                         bar.set_style(self.with_bar.clone());
                         bar.set_length(total);
                         bar.set_position(current);

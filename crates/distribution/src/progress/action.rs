@@ -29,6 +29,9 @@ pub enum Action {
     PullComplete,
     /// The layer was found locally and is not downloaded: `Already exists`.
     AlreadyExists,
+    /// A layer of an archive is being read into the layer store (`docker load`):
+    /// `Loading layer`.
+    LoadingLayer,
     /// A failed download is retried after a countdown: `Retrying in N seconds`.
     Retrying {
         /// Seconds left before the next attempt.
@@ -56,6 +59,7 @@ impl Action {
             Action::Extracting => "Extracting",
             Action::PullComplete => "Pull complete",
             Action::AlreadyExists => "Already exists",
+            Action::LoadingLayer => "Loading layer",
             Action::Retrying { .. } => return None,
         })
     }

@@ -3,6 +3,9 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use imgsvc_distribution::progress::{Action, Progress, ProgressReader};
 
 use imgsvc_digest::Digest;
 use imgsvc_distribution::manifest::{Manifest, Platform, select};
@@ -100,6 +103,16 @@ impl ImageService {
     /// `input`. The archive is unpacked under the root's `tmp/` first (never outside it);
     /// layers are registered verified against the configs' DiffIDs.
     pub fn load(&self, input: impl Read) -> Result<Vec<Loaded>, Error> {
+        self.load_with(input, &(Arc::new(()) as Arc<dyn Progress>))
+    }
+
+    /// [`load`](Self::load), reporting `Loading layer` progress per layer (bytes of the
+    /// layer file read), as `docker load` shows it.
+    pub fn load_with(
+        &self,
+        input: impl Read,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Vec<Loaded>, Error> {
         let scratch = tempfile_dir(&self.root.join("tmp"))?;
         let mut archive = tar::Archive::new(input);
         archive.set_preserve_permissions(false);
@@ -109,13 +122,22 @@ impl ImageService {
             path: scratch.path().to_path_buf(),
             source,
         })?;
-        self.load_layout(scratch.path())
+        self.load_layout_with(scratch.path(), progress)
     }
 
     /// Loads every image of an unpacked archive or OCI layout directory (`skopeo copy …
     /// oci:DIR`): `manifest.json` when present, else `index.json` (for a multi-platform
     /// index, the host's platform).
     pub fn load_layout(&self, dir: &Path) -> Result<Vec<Loaded>, Error> {
+        self.load_layout_with(dir, &(Arc::new(()) as Arc<dyn Progress>))
+    }
+
+    /// [`load_layout`](Self::load_layout), reporting `Loading layer` progress.
+    pub fn load_layout_with(
+        &self,
+        dir: &Path,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Vec<Loaded>, Error> {
         let entries = if member(dir, "manifest.json").is_ok() {
             docker_entries(dir)?
         } else if member(dir, "index.json").is_ok() {
@@ -125,11 +147,16 @@ impl ImageService {
         };
         entries
             .into_iter()
-            .map(|entry| self.load_entry(dir, entry))
+            .map(|entry| self.load_entry(dir, entry, progress))
             .collect()
     }
 
-    fn load_entry(&self, dir: &Path, entry: Entry) -> Result<Loaded, Error> {
+    fn load_entry(
+        &self,
+        dir: &Path,
+        entry: Entry,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Loaded, Error> {
         let config_name = entry.config.to_string_lossy().into_owned();
         let config = read_document(dir, &config_name)?;
         if let Some(expected) = entry.config_digest
@@ -162,6 +189,10 @@ impl ImageService {
                     path: path.clone(),
                     source,
                 })?;
+                let size = file.metadata().ok().map(|m| m.len());
+                let id = imgsvc_distribution::progress::layer_id(&diff_id.digest());
+                let file =
+                    ProgressReader::new(file, Arc::clone(progress), id, Action::LoadingLayer, size);
                 let tar = imgsvc_distribution::decompress::decoder(file, None, diff_id.digest())?;
                 let layer = self
                     .stores

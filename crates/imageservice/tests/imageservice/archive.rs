@@ -63,7 +63,22 @@ async fn saved_images_load_back_the_same() -> TestResult {
     service.save(&[&name], std::fs::File::create(&archive)?)?;
 
     let other = open_service(&dir.path().join("b"))?;
-    let loaded = other.load(std::fs::File::open(&archive)?)?;
+    let events = Arc::new(imgsvc::distribution::progress::Collect::new());
+    let sink: Arc<dyn Progress> = events.clone();
+    let loaded = other.load_with(std::fs::File::open(&archive)?, &sink)?;
+    let finished_layers = events
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(e, imgsvc::distribution::progress::Event::Layer { action: imgsvc::distribution::progress::Action::LoadingLayer, current, total: Some(total), .. } if current == total)
+        })
+        .count();
+    assert_eq!(
+        finished_layers,
+        2,
+        "one finished `Loading layer` per layer: {:?}",
+        events.events()
+    );
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].id, id, "the same config, so the same ID");
     assert_eq!(loaded[0].to_string(), format!("Loaded image: {name}"));
