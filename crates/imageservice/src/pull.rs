@@ -57,25 +57,13 @@ impl ImageService {
         options.platform = platform.cloned();
         let mut last = None;
         for endpoint in self.registry.pull_endpoints(reference.domain())? {
-            let base = Transport::for_endpoint(&self.client, &endpoint)
-                .with_modifier(HeaderModifier::user_agent());
-            let challenges = Arc::new(ChallengeManager::default());
-            match ping::ping(&base, &endpoint.url, &challenges).await {
-                Ok(_) => {}
-                Err(err) if err.is_fallback() => {
-                    last = Some(Error::from(err));
+            let repo = match self.connect(&endpoint, &reference, &credentials).await {
+                Ok(repo) => repo,
+                Err(Fallback(err)) => {
+                    last = Some(err);
                     continue;
                 }
-                Err(err) => return Err(err.into()),
-            }
-            let tokens = Arc::new(TokenHandler::new(&base, TokenOptions::default()));
-            let transport = base.with_authorizer(Authorizer::new(
-                challenges,
-                tokens,
-                credentials.clone(),
-                vec![Scope::pull(reference.path())],
-            ));
-            let repo = Repository::new(reference.path(), &endpoint.url, transport)?;
+            }?;
             match self
                 .puller
                 .pull(&repo, &reference, &options, progress)
@@ -95,6 +83,39 @@ impl ImageService {
     }
 }
 
+/// An endpoint that did not answer like a registry: the next one is tried.
+struct Fallback(Error);
+
+/// Connecting
+impl ImageService {
+    /// Pings `endpoint` and returns the repository of `reference` there, authorised with
+    /// `credentials` as its challenges ask; `Err(Fallback)` when the next endpoint should be
+    /// tried, `Ok(Err(_))` when the error is final.
+    async fn connect(
+        &self,
+        endpoint: &imgsvc_registry_transport::Endpoint,
+        reference: &Reference,
+        credentials: &Credentials,
+    ) -> Result<Result<Repository, Error>, Fallback> {
+        let base = Transport::for_endpoint(&self.client, endpoint)
+            .with_modifier(HeaderModifier::user_agent());
+        let challenges = Arc::new(ChallengeManager::default());
+        match ping::ping(&base, &endpoint.url, &challenges).await {
+            Ok(_) => {}
+            Err(err) if err.is_fallback() => return Err(Fallback(err.into())),
+            Err(err) => return Ok(Err(err.into())),
+        }
+        let tokens = Arc::new(TokenHandler::new(&base, TokenOptions::default()));
+        let transport = base.with_authorizer(Authorizer::new(
+            challenges,
+            tokens,
+            credentials.clone(),
+            vec![Scope::pull(reference.path())],
+        ));
+        Ok(Repository::new(reference.path(), &endpoint.url, transport).map_err(Error::from))
+    }
+}
+
 /// Tags
 impl ImageService {
     /// The tags of `image`'s repository (`alpine`, `registry.lan/team/app`), as the first
@@ -108,24 +129,13 @@ impl ImageService {
         let credentials = credentials.unwrap_or_else(Credentials::anonymous);
         let mut last = None;
         for endpoint in self.registry.pull_endpoints(reference.domain())? {
-            let base = Transport::for_endpoint(&self.client, &endpoint)
-                .with_modifier(HeaderModifier::user_agent());
-            let challenges = Arc::new(ChallengeManager::default());
-            if let Err(err) = ping::ping(&base, &endpoint.url, &challenges).await {
-                if err.is_fallback() {
-                    last = Some(Error::from(err));
+            let repo = match self.connect(&endpoint, &reference, &credentials).await {
+                Ok(repo) => repo,
+                Err(Fallback(err)) => {
+                    last = Some(err);
                     continue;
                 }
-                return Err(err.into());
-            }
-            let tokens = Arc::new(TokenHandler::new(&base, TokenOptions::default()));
-            let transport = base.with_authorizer(Authorizer::new(
-                challenges,
-                tokens,
-                credentials.clone(),
-                vec![Scope::pull(reference.path())],
-            ));
-            let repo = Repository::new(reference.path(), &endpoint.url, transport)?;
+            }?;
             match repo.tags().all().await {
                 Ok(tags) => return Ok(tags),
                 Err(err) if endpoint.mirror => last = Some(err.into()),
