@@ -1,7 +1,8 @@
 //! `cargo xtask demo`: the main job on a fresh machine. Starts the in-process test
 //! registry on loopback with token auth, serving a generated multi-layer, multi-platform
-//! image; pulls it with the real `imgsvc` CLI (progress bars and all), lists, inspects and
-//! shows its history, then stops the registry.
+//! image; pulls it with the real `imgsvc` CLI (progress bars and all), lists, inspects,
+//! shows its history, unpacks its root filesystem, pulls the arm64 variant, then stops the
+//! registry.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -78,6 +79,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     cmd::run(&mut imgsvc_cmd(&["images"]))?;
     cmd::run(&mut imgsvc_cmd(&["inspect", &image]))?;
     cmd::run(&mut imgsvc_cmd(&["history", &image]))?;
+    let rootfs = cmd::target_dir()?.join("xtask-demo").join("rootfs");
+    let _ = std::fs::remove_dir_all(&rootfs);
+    let rootfs_arg = rootfs.to_string_lossy().into_owned();
+    cmd::run(&mut imgsvc_cmd(&["unpack", &image, &rootfs_arg]))?;
+    cmd::run(Command::new("ls").args(["-lR"]).arg(&rootfs))?;
     cmd::run(&mut imgsvc_cmd(&[
         "pull",
         "--platform",

@@ -23,7 +23,7 @@ Usage: cargo xtask <command> [options]
 
 Commands:
   demo                         the main job: a token-auth test registry on loopback serving a
-                               multi-platform image; the imgsvc CLI pulls, lists, inspects it
+                               multi-platform image; the imgsvc CLI pulls, lists, inspects, unpacks it
   ci                           fmt check, clippy -D warnings, tests (nextest if installed,
                                plus doctests), rustdoc with -D warnings
   fuzz --smoke [--seconds N]   build every fuzz target, run each for N seconds (default 20)
