@@ -183,7 +183,18 @@ impl LayerDownloadManager {
             store: Arc::clone(&self.inner.layers),
             layers: Vec::new(),
         };
-        let result = self.download_into(descriptors, progress, &mut held).await;
+        let mut transfers = Vec::new();
+        let result = self
+            .download_into(descriptors, progress, &mut held, &mut transfers)
+            .await;
+        if result.is_err() {
+            // Stop what only this pull wanted and wait until its extractors let go of their
+            // files: a failed pull leaves no partial layer behind.
+            let _ = release_all(&held.store, std::mem::take(&mut held.layers));
+            for transfer in transfers.drain(..).flatten() {
+                transfer.cancel_and_wait(CLEANUP_LIMIT).await;
+            }
+        }
         for descriptor in descriptors {
             descriptor.close();
         }
@@ -199,6 +210,7 @@ impl LayerDownloadManager {
         descriptors: &[Arc<dyn DownloadDescriptor>],
         progress: &Arc<dyn Progress>,
         held: &mut Held,
+        transfers: &mut Vec<Option<Arc<Transfer>>>,
     ) -> Result<(), Error> {
         let diff_ids: Vec<DiffId> = descriptors.iter().map(|d| d.diff_id()).collect();
         let mut chains = Vec::with_capacity(diff_ids.len());
@@ -233,7 +245,6 @@ impl LayerDownloadManager {
             present.push(layer);
         }
         // Start (or join) a transfer for every missing layer.
-        let mut transfers = Vec::with_capacity(descriptors.len());
         for (i, descriptor) in descriptors.iter().enumerate() {
             let parent = i.checked_sub(1).and_then(|p| chains.get(p).copied());
             let transfer = match present.get(i) {
@@ -309,6 +320,9 @@ impl LayerDownloadManager {
         transfer
     }
 }
+
+/// How long a failed download waits for its extractors to clean up.
+const CLEANUP_LIMIT: Duration = Duration::from_secs(60);
 
 /// Layers taken so far; released if the download fails or is dropped.
 struct Held {

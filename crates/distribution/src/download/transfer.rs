@@ -103,6 +103,9 @@ pub(crate) struct Transfer {
     broadcast: Arc<Broadcast>,
     result: watch::Receiver<Option<Shared>>,
     task: tokio::task::AbortHandle,
+    /// Held (strongly) by the task and by its blocking extractor: the transfer has let go
+    /// of every file once nothing holds it.
+    work: Weak<()>,
 }
 
 impl std::fmt::Debug for Transfer {
@@ -129,15 +132,31 @@ impl Transfer {
         broadcast.add(&progress);
         let (tx, rx) = watch::channel(None);
         let task_broadcast = Arc::clone(&broadcast);
+        let work = Arc::new(());
+        let weak = Arc::downgrade(&work);
         let task = tokio::spawn(async move {
-            let result = run(&inner, descriptor.as_ref(), parent, &task_broadcast).await;
+            let result = run(&inner, descriptor.as_ref(), parent, &task_broadcast, &work).await;
             let _ = tx.send(Some(result.map(Arc::new).map_err(Arc::new)));
         });
         Arc::new(Transfer {
             broadcast,
             result: rx,
             task: task.abort_handle(),
+            work: weak,
         })
+    }
+
+    /// Stops the transfer if no other pull watches it, and waits (at most `limit`) until
+    /// its task and extractor are gone, so that no file of it is left behind.
+    pub(crate) async fn cancel_and_wait(self: Arc<Transfer>, limit: std::time::Duration) {
+        if Arc::strong_count(&self) > 1 {
+            return;
+        }
+        self.task.abort();
+        let deadline = std::time::Instant::now() + limit;
+        while self.work.strong_count() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// Adds a pull's progress sink.
@@ -174,6 +193,7 @@ async fn run(
     descriptor: &dyn DownloadDescriptor,
     parent: Option<ChainId>,
     broadcast: &Broadcast,
+    work: &Arc<()>,
 ) -> Result<Output, Error> {
     let id = descriptor.id();
     let _permit = match Arc::clone(&inner.slots).try_acquire_owned() {
@@ -199,7 +219,15 @@ async fn run(
     let mut stream = descriptor.download()?;
     if inner.layers.supports_prepare() {
         // Layers extract in parallel into their own directories; committed in order later.
-        stream_into_store(inner, descriptor, Target::Prepare, &mut stream, broadcast).await
+        stream_into_store(
+            inner,
+            descriptor,
+            Target::Prepare,
+            &mut stream,
+            broadcast,
+            work,
+        )
+        .await
     } else if parent_ready {
         stream_into_store(
             inner,
@@ -207,6 +235,7 @@ async fn run(
             Target::Register(parent),
             &mut stream,
             broadcast,
+            work,
         )
         .await
     } else {
@@ -231,13 +260,16 @@ async fn stream_into_store(
     target: Target,
     stream: &mut BlobStream,
     broadcast: &Broadcast,
+    work: &Arc<()>,
 ) -> Result<Output, Error> {
     let digest = descriptor.digest();
     let diff_id = descriptor.diff_id();
     let hint = Compression::from_media_type(descriptor.media_type());
     let (tx, reader) = pipe();
     let store = Arc::clone(&inner.layers);
+    let work = Arc::clone(work);
     let register = tokio::task::spawn_blocking(move || {
+        let _work = work;
         let decoded = decompress::decoder(reader.clone(), hint, digest)?;
         let tar = VerifiedEnd {
             inner: decoded,
