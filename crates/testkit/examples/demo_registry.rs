@@ -8,7 +8,7 @@ use std::io::{BufRead as _, Write as _};
 use std::process::ExitCode;
 
 use imgsvc_testkit::fixture::{
-    Compression, ImageBuilder, IndexBuilder, LayerBuilder, ManifestFormat, Platform,
+    Compression, ImageBuilder, IndexBuilder, LayerBuilder, ManifestFormat, Platform, noise,
 };
 use imgsvc_testkit::{Auth, RegistryConfig, TestRegistry};
 
@@ -20,19 +20,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Deterministic incompressible bytes, so the layers have some weight.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 fn image(

@@ -6,7 +6,7 @@ use std::io::Read as _;
 use imgsvc_distribution::Error;
 use imgsvc_distribution::pull::PullOptions;
 use imgsvc_testkit::fixture::{
-    BuiltImage, Compression, ImageBuilder, LayerBuilder, ManifestFormat,
+    BuiltImage, Compression, ImageBuilder, LayerBuilder, ManifestFormat, noise,
 };
 use imgsvc_testkit::{Fault, FaultRule, RegistryConfig, RequestKind, TestRegistry};
 
@@ -21,19 +21,6 @@ fn driver_dirs_empty(root: &Root) -> bool {
             entries.filter_map(Result::ok).all(|e| e.file_name() == "l")
         })
     })
-}
-
-/// Incompressible bytes, so blobs have some size.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 /// Three layers: gzip, zstd, plain tar; with a whiteout in the top one.

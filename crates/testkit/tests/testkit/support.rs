@@ -10,16 +10,8 @@ pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Erro
 
 /// A two-layer image (gzip then zstd) with some bulk so that bodies have several pieces.
 pub(crate) fn sample_image(format: ManifestFormat) -> BuiltImage {
-    // xorshift bytes: incompressible, so the gzip blob stays about 200 KB.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let bulk: Vec<u8> = (0..200_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()[0]
-        })
-        .collect();
+    // Incompressible, so the gzip blob stays about 200 KB.
+    let bulk = imgsvc_testkit::fixture::noise(200_000, 0x2545_f491_4f6c_dd1d);
     let bottom = LayerBuilder::new()
         .dir("etc")
         .file("etc/hostname", b"sample\n")
